@@ -1,0 +1,288 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: x509_ca
+short_description: Create or verify the federation's root CA (key encrypted with a passphrase)
+version_added: 0.1.0
+description:
+  - Creates the root CA the director and every envoy trust, when neither its certificate nor its key exists
+    (O(mode=create)), or verifies an existing one - created earlier or brought by the operator (O(mode=existing)).
+  - 'A new CA is a self-signed certificate with C(basicConstraints CA:true) (critical, path length O(path_length)),
+    C(keyUsage keyCertSign, cRLSign) (critical), subject and authority key identifiers, a serial number from a CSPRNG,
+    and a PKCS#8 private key encrypted with O(passphrase).'
+  - 'Idempotence contract: an existing CA is B(never) regenerated. Both files present: the key must open with
+    O(passphrase), match the certificate, and the certificate must be a CA that is valid now and for at least
+    O(min_remaining_days) more days, otherwise the module fails with the cause and the way out. One file without
+    the other is an error too (it never creates a new CA over half of an old one).'
+  - An existing CA whose subject or key type differs from the options is kept as is, with a warning.
+  - A CA key readable by group or others gets mode C(0600) (reported as a change); a C(0400) key is kept.
+  - Never returns key material or the passphrase.
+author:
+  - openfl-envoy-deploy maintainers
+extends_documentation_fragment:
+  - openfl.envoy.pki
+options:
+  certificate_path:
+    description:
+      - The CA certificate (PEM). Written with mode C(0644).
+    type: path
+    required: true
+  private_key_path:
+    description:
+      - The CA private key (PEM, PKCS#8). Written encrypted with O(passphrase), mode C(0600).
+      - Its directory is created with mode C(0700) when missing.
+    type: path
+    required: true
+  passphrase:
+    description:
+      - The passphrase that encrypts a new CA key and opens an existing one. Keep it in a vault.
+      - Required to create a CA unless O(allow_unencrypted_key=true).
+    type: str
+  mode:
+    description:
+      - V(create) creates the CA when absent and verifies it when present.
+      - V(existing) (bring your own CA, for example the director's) only verifies, and fails when absent.
+    type: str
+    choices: [create, existing]
+    default: create
+  common_name:
+    description:
+      - Subject common name of a new CA.
+    type: str
+    default: OpenFL Federation Root CA
+  organization_name:
+    description:
+      - Optional subject organization of a new CA.
+    type: str
+  key_size:
+    description:
+      - RSA key size of a new CA key (with O(key_type=rsa)).
+    type: int
+    choices: [2048, 3072, 4096]
+    default: 4096
+  valid_days:
+    description:
+      - Validity of a new CA certificate, in days (default 20 years).
+    type: int
+    default: 7300
+  path_length:
+    description:
+      - C(pathLenConstraint) of a new CA; V(0) allows no intermediate CAs below it, V(-1) sets no limit.
+    type: int
+    default: 0
+  allow_unencrypted_key:
+    description:
+      - Allow creating a CA key without a passphrase (throw-away CAs only). An existing unencrypted key is
+        always accepted, with a warning.
+    type: bool
+    default: false
+  min_remaining_days:
+    description:
+      - Fail when the CA expires within this many days (for example the validity of the certificates it will sign).
+      - V(0) only requires the CA to be valid now.
+    type: int
+    default: 0
+attributes:
+  check_mode:
+    support: full
+    details: The decision runs as in a real run; nothing is generated or written.
+  diff_mode:
+    support: full
+    details: Shows the parsed certificate facts before and after, never key material.
+requirements:
+  - cryptography >= 40.0
+"""
+
+EXAMPLES = r"""
+- name: Create the federation root CA once, on the control node
+  openfl.envoy.x509_ca:
+    certificate_path: "{{ openfl_pki_dir }}/ca/root_ca.crt"
+    private_key_path: "{{ openfl_pki_dir }}/ca/root_ca.key"
+    passphrase: "{{ openfl_ca_passphrase }}"
+    common_name: Example Federation Root CA
+  run_once: true
+  delegate_to: localhost
+
+- name: Use the director's existing CA (bring your own); fail if it expires within a year
+  openfl.envoy.x509_ca:
+    mode: existing
+    certificate_path: /secure/director-ca/ca.cert.pem
+    private_key_path: /secure/director-ca/ca.key.pem
+    passphrase: "{{ vault_director_ca_passphrase }}"
+    min_remaining_days: 365
+"""
+
+RETURN = r"""
+reason:
+  description: Why the module changed something or not.
+  returned: always
+  type: str
+  sample: unchanged
+  choices: [created, file mode fixed, unchanged]
+certificate_path:
+  description: Path of the CA certificate.
+  returned: always
+  type: str
+  sample: /work/pki/site-a/ca/root_ca.crt
+private_key_path:
+  description: Path of the CA private key.
+  returned: always
+  type: str
+  sample: /work/pki/site-a/ca/root_ca.key
+certificate:
+  description: Parsed facts of the CA certificate (predicted in check mode for a CA not yet created).
+  returned: always
+  type: dict
+  contains:
+    subject:
+      description: Subject in RFC 4514 form.
+      type: str
+      sample: CN=OpenFL Federation Root CA
+    common_name:
+      description: Subject common name.
+      type: str
+      sample: OpenFL Federation Root CA
+    subject_alt_names:
+      description: Subject alternative names (C(DNS:) and C(IP:) entries).
+      type: list
+      elements: str
+      sample: []
+    issuer:
+      description: Issuer in RFC 4514 form.
+      type: str
+      sample: CN=OpenFL Federation Root CA
+    serial_number:
+      description: Serial number in hex, or C((new)) when predicted.
+      type: str
+      sample: 5c1f0e2a9d
+    not_before:
+      description: Start of validity (UTC, ISO 8601).
+      type: str
+      sample: "2026-01-01T00:00:00Z"
+    not_after:
+      description: End of validity (UTC, ISO 8601).
+      type: str
+      sample: "2046-01-01T00:00:00Z"
+    fingerprint_sha256:
+      description: SHA-256 fingerprint of the certificate, or C((new)) when predicted.
+      type: str
+      sample: "ab:cd:..."
+    public_key:
+      description: Key type and size or curve.
+      type: str
+      sample: RSA 4096
+    basic_constraints:
+      description: C(ca), C(path_length) and C(critical) of basicConstraints.
+      type: dict
+      sample: {ca: true, path_length: 0, critical: true}
+    key_usage:
+      description: Key usages set.
+      type: list
+      elements: str
+      sample: [key_cert_sign, crl_sign]
+    extended_key_usage:
+      description: Extended key usages set.
+      type: list
+      elements: str
+      sample: []
+private_key:
+  description: Facts of the CA key; never the key itself.
+  returned: always
+  type: dict
+  contains:
+    type:
+      description: Key type and size or curve.
+      type: str
+      sample: RSA 4096
+    public_key_fingerprint_sha256:
+      description: SHA-256 over the DER public key (absent when predicted).
+      type: str
+      sample: "12:34:..."
+    encrypted:
+      description: Whether the key file is encrypted with a passphrase.
+      type: bool
+      sample: true
+self_signed:
+  description: Whether the CA certificate is self-signed (a root).
+  returned: always
+  type: bool
+  sample: true
+days_remaining:
+  description: Whole days until the CA expires.
+  returned: always
+  type: int
+  sample: 7299
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.openfl.envoy.plugins.module_utils.pki import (
+    CA_MODES,
+    CURVES,
+    KEY_TYPES,
+    RSA_KEY_SIZES,
+    CABackend,
+    KeySpec,
+    PKIError,
+    require_cryptography,
+)
+
+
+def argument_spec() -> dict:
+    return dict(
+        certificate_path=dict(type="path", required=True),
+        private_key_path=dict(type="path", required=True),
+        passphrase=dict(type="str", no_log=True),
+        mode=dict(type="str", choices=list(CA_MODES), default="create"),
+        common_name=dict(type="str", default="OpenFL Federation Root CA"),
+        organization_name=dict(type="str"),
+        key_type=dict(type="str", choices=list(KEY_TYPES), default="rsa"),
+        key_size=dict(type="int", choices=list(RSA_KEY_SIZES), default=4096),
+        curve=dict(type="str", choices=list(CURVES), default="secp384r1"),
+        valid_days=dict(type="int", default=7300),
+        path_length=dict(type="int", default=0),
+        allow_unencrypted_key=dict(type="bool", default=False),
+        min_remaining_days=dict(type="int", default=0),
+    )
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    require_cryptography(module)
+    p = module.params
+    try:
+        backend = CABackend(
+            certificate_path=p["certificate_path"],
+            private_key_path=p["private_key_path"],
+            passphrase=p["passphrase"],
+            common_name=p["common_name"],
+            organization_name=p["organization_name"],
+            key_spec=KeySpec(p["key_type"], p["key_size"], p["curve"]),
+            valid_days=p["valid_days"],
+            path_length=None if p["path_length"] < 0 else p["path_length"],
+            allow_unencrypted_key=p["allow_unencrypted_key"],
+            mode=p["mode"],
+            min_remaining_days=p["min_remaining_days"],
+        )
+        backend.set_existing()
+        if backend.needs_regeneration() and not module.check_mode:
+            backend.generate()
+        if backend.changed and not module.check_mode:
+            backend.write()
+        result = backend.dump()
+    except PKIError as exc:
+        module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=f"{exc.filename or p['private_key_path']}: {exc.strerror}")
+    for warning in backend.warnings:
+        module.warn(warning)
+    if module._diff:
+        result["diff"] = backend.diff()
+    module.exit_json(changed=backend.changed, **result)
+
+
+if __name__ == "__main__":
+    main()

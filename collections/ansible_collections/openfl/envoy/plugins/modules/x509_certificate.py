@@ -1,0 +1,310 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: x509_certificate
+short_description: Keep a private key and a certificate signed by the federation CA (envoys and the director)
+version_added: 0.1.0
+description:
+  - Keeps a private key and a leaf certificate signed by the CA of O(ca_certificate_path), and optionally a copy of
+    the root CA next to them - for an envoy exactly the three files of its C(envoy-cert) Secret
+    (C(envoy.crt), C(priv.key), C(root_ca.crt)).
+  - 'Profile V(client) (envoys): subject CN = SAN DNS = O(common_name) exactly (OpenFL''s aggregator rejects any other
+    CN). Profile V(server) (the director): SAN = O(subject_alt_names) (the director FQDN(s) and IPs the envoys dial),
+    defaulting to O(common_name). Both profiles carry C(basicConstraints CA:false) (critical),
+    C(keyUsage digitalSignature, keyEncipherment) (critical), C(extendedKeyUsage clientAuth, serverAuth),
+    subject and authority key identifiers, and a 159-bit serial number from a CSPRNG.'
+  - 'Idempotence contract, decided in this order, each decision named in RV(reasons):
+    a B(new key) (and certificate) when the key is missing, unreadable, or of another type/size/curve than asked;
+    a B(new certificate with the same key) when it is missing, unreadable, does not match the key, was not issued by
+    the CA (V(ca changed)), its CN/SAN differ (V(name changed)), its extensions differ (V(profile changed)), it has
+    expired or expires within O(renew_before_days) (V(expires within renewal window)), or O(force=true);
+    a B(rewrite only) when the intermediates in O(certificate_path) or the copy at O(root_ca_path) differ;
+    a B(mode fix) when a file mode differs. A different O(valid_days) alone never re-issues.'
+  - A certificate never outlives its CA. When a certificate must be issued and the CA is expired or expires before
+    the requested O(valid_days), the module fails with the CA's expiry and the way out; it does not shorten the
+    validity silently.
+  - The CA key is opened only when a certificate is signed; a verify-only run does no key decryption.
+  - Never returns key material or passphrases.
+author:
+  - openfl-envoy-deploy maintainers
+extends_documentation_fragment:
+  - openfl.envoy.pki
+options:
+  certificate_path:
+    description:
+      - The certificate file - the leaf, followed by any intermediate CAs (OpenFL's C(envoy.crt)). Mode C(0644).
+    type: path
+    required: true
+  private_key_path:
+    description:
+      - The unencrypted PEM (PKCS#8) private key (OpenFL's C(priv.key)). Mode C(0600).
+    type: path
+    required: true
+  root_ca_path:
+    description:
+      - Where to keep a copy of the root CA certificate (OpenFL's C(root_ca.crt)); not written when omitted.
+    type: path
+  ca_certificate_path:
+    description:
+      - The signing CA certificate (usually the root written by M(openfl.envoy.x509_ca)).
+    type: path
+    required: true
+  ca_private_key_path:
+    description:
+      - The signing CA's private key; opened only when a certificate is signed.
+    type: path
+    required: true
+  ca_passphrase:
+    description:
+      - Passphrase of the CA key.
+    type: str
+  ca_chain_path:
+    description:
+      - When the signing CA is an intermediate, a PEM file with its chain up to and including the self-signed root.
+        The intermediates then follow the leaf in O(certificate_path) and the root goes to O(root_ca_path).
+    type: path
+  common_name:
+    description:
+      - Subject common name - for an envoy its name (the OpenFL shard name), for the director its FQDN.
+    type: str
+    required: true
+  subject_alt_names:
+    description:
+      - Subject alternative names, each C(DNS:<name>), C(IP:<address>) or a bare name or address.
+      - Profile V(client) always carries C(DNS:<common_name>) first; entries given here are added after it.
+      - Profile V(server) uses exactly these, or C(DNS:<common_name>) when empty.
+    type: list
+    elements: str
+    default: []
+  organization_name:
+    description:
+      - Optional subject organization.
+    type: str
+  profile:
+    description:
+      - V(client) for envoys, V(server) for the director (same extensions; they differ in how SANs are chosen).
+    type: str
+    choices: [client, server]
+    default: client
+  key_size:
+    description:
+      - RSA key size of a new key (with O(key_type=rsa)).
+    type: int
+    choices: [2048, 3072, 4096]
+    default: 2048
+  valid_days:
+    description:
+      - Validity of a new certificate, in days. Must end before the CA expires.
+    type: int
+    default: 365
+  renew_before_days:
+    description:
+      - Issue a new certificate (same key) when the current one expires within this many days.
+      - Must be below O(valid_days).
+    type: int
+    default: 30
+  force:
+    description:
+      - Issue a new certificate (same key) even when the current one is fine.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    details: Every decision runs as in a real run (with its reasons); no key is generated, nothing is signed or written.
+  diff_mode:
+    support: full
+    details: Shows subject, SANs, issuer, serial, validity, key type and reason before and after; never key material.
+requirements:
+  - cryptography >= 40.0
+seealso:
+  - module: openfl.envoy.x509_ca
+"""
+
+EXAMPLES = r"""
+- name: Key and certificate of one envoy (CN = SAN = the envoy name)
+  openfl.envoy.x509_certificate:
+    common_name: "{{ inventory_hostname }}"
+    certificate_path: "{{ openfl_pki_dir }}/envoys/{{ inventory_hostname }}/envoy.crt"
+    private_key_path: "{{ openfl_pki_dir }}/envoys/{{ inventory_hostname }}/priv.key"
+    root_ca_path: "{{ openfl_pki_dir }}/envoys/{{ inventory_hostname }}/root_ca.crt"
+    ca_certificate_path: "{{ openfl_pki_dir }}/ca/root_ca.crt"
+    ca_private_key_path: "{{ openfl_pki_dir }}/ca/root_ca.key"
+    ca_passphrase: "{{ openfl_ca_passphrase }}"
+
+- name: The director's server certificate from the same CA
+  openfl.envoy.x509_certificate:
+    profile: server
+    common_name: director.fl.example.org
+    subject_alt_names:
+      - DNS:director.fl.example.org
+      - IP:192.0.2.10
+    key_type: ec
+    curve: secp384r1
+    certificate_path: "{{ openfl_pki_dir }}/director/director.crt"
+    private_key_path: "{{ openfl_pki_dir }}/director/director.key"
+    root_ca_path: "{{ openfl_pki_dir }}/director/root_ca.crt"
+    ca_certificate_path: "{{ openfl_pki_dir }}/ca/root_ca.crt"
+    ca_private_key_path: "{{ openfl_pki_dir }}/ca/root_ca.key"
+    ca_passphrase: "{{ openfl_ca_passphrase }}"
+"""
+
+RETURN = r"""
+reason:
+  description: The first reason for a change, or V(unchanged).
+  returned: always
+  type: str
+  sample: expires within renewal window
+reasons:
+  description:
+    - Every reason for a change, in decision order, for example V(key missing), V(key type changed (...)),
+      V(certificate missing), V(certificate does not match key), V(ca changed), V(name changed),
+      V(profile changed (...)), V(expired), V(expires within renewal window), V(forced),
+      V(certificate chain updated), V(root CA file missing), V(root CA file updated), V(file mode fixed).
+  returned: always
+  type: list
+  elements: str
+  sample: [ca changed]
+key_regenerated:
+  description: Whether a new private key is (or in check mode would be) generated.
+  returned: always
+  type: bool
+  sample: false
+certificate_regenerated:
+  description: Whether a new certificate is (or in check mode would be) issued.
+  returned: always
+  type: bool
+  sample: true
+certificate_path:
+  description: Path of the certificate file.
+  returned: always
+  type: str
+  sample: /work/pki/site-a/envoys/envoy-1/envoy.crt
+private_key_path:
+  description: Path of the private key file.
+  returned: always
+  type: str
+  sample: /work/pki/site-a/envoys/envoy-1/priv.key
+root_ca_path:
+  description: Path of the root CA copy, or null when not kept.
+  returned: always
+  type: str
+  sample: /work/pki/site-a/envoys/envoy-1/root_ca.crt
+certificate:
+  description:
+    - Parsed facts of the certificate; predicted (serial and fingerprint V((new))) when check mode would issue one.
+    - Same keys as RV(openfl.envoy.x509_ca#module:certificate), plus C(profile).
+  returned: always
+  type: dict
+  sample:
+    subject: CN=envoy-1
+    common_name: envoy-1
+    subject_alt_names: ["DNS:envoy-1"]
+    issuer: CN=OpenFL Federation Root CA
+    serial_number: 3f2a9c
+    not_before: "2026-01-01T00:00:00Z"
+    not_after: "2027-01-01T00:00:00Z"
+    fingerprint_sha256: "ab:cd:..."
+    public_key: RSA 2048
+    basic_constraints: {ca: false, path_length: null, critical: true}
+    key_usage: [digital_signature, key_encipherment]
+    extended_key_usage: [clientAuth, serverAuth]
+    profile: client
+private_key:
+  description: Facts of the private key (type, public key fingerprint); never the key itself.
+  returned: always
+  type: dict
+  sample: {type: RSA 2048, public_key_fingerprint_sha256: "12:34:...", encrypted: false}
+ca:
+  description: The signing CA and the root it chains to.
+  returned: always
+  type: dict
+  sample:
+    subject: CN=OpenFL Federation Root CA
+    root_subject: CN=OpenFL Federation Root CA
+    fingerprint_sha256: "9f:..."
+    not_after: "2046-01-01T00:00:00Z"
+days_remaining:
+  description: Whole days until the certificate expires (after this run).
+  returned: always
+  type: int
+  sample: 364
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.openfl.envoy.plugins.module_utils.pki import (
+    CURVES,
+    KEY_TYPES,
+    PROFILES,
+    RSA_KEY_SIZES,
+    CertificateBackend,
+    KeySpec,
+    PKIError,
+    SigningCA,
+    require_cryptography,
+)
+
+
+def argument_spec() -> dict:
+    return dict(
+        certificate_path=dict(type="path", required=True),
+        private_key_path=dict(type="path", required=True),
+        root_ca_path=dict(type="path"),
+        ca_certificate_path=dict(type="path", required=True),
+        ca_private_key_path=dict(type="path", required=True),
+        ca_passphrase=dict(type="str", no_log=True),
+        ca_chain_path=dict(type="path"),
+        common_name=dict(type="str", required=True),
+        subject_alt_names=dict(type="list", elements="str", default=[]),
+        organization_name=dict(type="str"),
+        profile=dict(type="str", choices=list(PROFILES), default="client"),
+        key_type=dict(type="str", choices=list(KEY_TYPES), default="rsa"),
+        key_size=dict(type="int", choices=list(RSA_KEY_SIZES), default=2048),
+        curve=dict(type="str", choices=list(CURVES), default="secp384r1"),
+        valid_days=dict(type="int", default=365),
+        renew_before_days=dict(type="int", default=30),
+        force=dict(type="bool", default=False),
+    )
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    require_cryptography(module)
+    p = module.params
+    try:
+        ca = SigningCA(p["ca_certificate_path"], p["ca_private_key_path"], p["ca_passphrase"], p["ca_chain_path"])
+        backend = CertificateBackend(
+            ca=ca,
+            certificate_path=p["certificate_path"],
+            private_key_path=p["private_key_path"],
+            root_ca_path=p["root_ca_path"],
+            common_name=p["common_name"],
+            subject_alt_names=p["subject_alt_names"],
+            organization_name=p["organization_name"],
+            profile=p["profile"],
+            key_spec=KeySpec(p["key_type"], p["key_size"], p["curve"]),
+            valid_days=p["valid_days"],
+            renew_before_days=p["renew_before_days"],
+            force=p["force"],
+        )
+        backend.set_existing()
+        if backend.needs_regeneration() and not module.check_mode:
+            backend.generate()
+            backend.write()
+        result = backend.dump()
+        diff = backend.diff() if module._diff else None
+    except PKIError as exc:
+        module.fail_json(msg=f"{p['common_name']}: {exc}")
+    except OSError as exc:
+        module.fail_json(msg=f"{p['common_name']}: {exc.filename or p['certificate_path']}: {exc.strerror}")
+    if diff is not None:
+        result["diff"] = diff
+    module.exit_json(changed=backend.changed, **result)
+
+
+if __name__ == "__main__":
+    main()
