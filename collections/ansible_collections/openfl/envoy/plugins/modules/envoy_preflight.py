@@ -12,14 +12,14 @@ description:
   - Checks the whole input set of one envoy (name, namespace, python directory, envoy config,
     director settings, image settings) against the rules Kubernetes, Helm, KubeFATE and
     OpenFL 1.5 apply later, and fails with B(every) broken rule at once.
-  - Each error names the envoy, the inventory variable or file, and the rule, for example
-    C(envoy-2: openfl_director_ip 'director.example' is not an IP address).
+  - "Each error names the envoy, the inventory variable or file, and the rule, for example
+    C(envoy-2: openfl_director_ip 'director.example' is not an IP address)."
   - On success returns the ConfigMap data of the python directory (file name to text), so the
     ConfigMap role does not read the files again.
   - Options that are not given are not checked; the C(openfl.envoy.envoy_preflight) role passes all of them.
   - Read-only; never reports a change.
 author:
-  - openfl-envoy-deploy maintainers
+  - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 options:
   name:
     description:
