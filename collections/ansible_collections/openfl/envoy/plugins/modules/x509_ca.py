@@ -22,7 +22,7 @@ description:
   - A CA key readable by group or others gets mode C(0600) (reported as a change); a C(0400) key is kept.
   - Never returns key material or the passphrase.
 author:
-  - openfl-envoy-deploy maintainers
+  - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
   - openfl.envoy.pki
 options:

@@ -30,7 +30,7 @@ description:
   - The CA key is opened only when a certificate is signed; a verify-only run does no key decryption.
   - Never returns key material or passphrases.
 author:
-  - openfl-envoy-deploy maintainers
+  - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
   - openfl.envoy.pki
 options:
