@@ -1,0 +1,162 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""x509_ca as Ansible runs it: the four-step pattern, check mode, diff, failures, no secrets out."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+# Runs under ansible-test (which sets the path) and under plain pytest from the repository root.
+_COLLECTIONS = str(Path(__file__).resolve().parents[7])
+if _COLLECTIONS not in sys.path:
+    sys.path.insert(0, _COLLECTIONS)
+
+from ansible_collections.openfl.envoy.plugins.module_utils import pki
+from ansible_collections.openfl.envoy.plugins.modules import x509_ca
+
+PASS = "module-test-passphrase"
+
+
+class Exit(Exception):
+    def __init__(self, result: dict, failed: bool) -> None:
+        super().__init__(result)
+        self.result = result
+        self.failed = failed
+
+
+@pytest.fixture(autouse=True)
+def capture(monkeypatch):
+    def exit_json(self, **kwargs):
+        raise Exit(kwargs, False)
+
+    def fail_json(self, msg, **kwargs):
+        raise Exit(dict(kwargs, msg=msg), True)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+
+def call(args: dict, check_mode: bool = False, diff: bool = False) -> Exit:
+    full = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    with patch_module_args(full), pytest.raises(Exit) as info:
+        x509_ca.main()
+    return info.value
+
+
+def ca_args(tmp_path, **extra) -> dict:
+    return dict(
+        certificate_path=str(tmp_path / "ca" / "root_ca.crt"),
+        private_key_path=str(tmp_path / "ca" / "root_ca.key"),
+        passphrase=PASS,
+        key_type="ec",
+        curve="secp256r1",
+        **extra,
+    )
+
+
+def test_four_steps(tmp_path):
+    args = ca_args(tmp_path)
+    results = [call(args, check_mode=cm, diff=True) for cm in (True, False, True, False)]
+    assert [r.failed for r in results] == [False] * 4
+    assert [r.result["changed"] for r in results] == [True, True, False, False]
+    assert [r.result["reason"] for r in results] == ["created", "created", "unchanged", "unchanged"]
+    assert results[0].result["diff"]["before"] == {}
+    assert results[0].result["certificate"]["serial_number"] == "(new)"
+    assert results[1].result["diff"]["after"]["serial_number"] == results[3].result["certificate"]["serial_number"]
+    assert results[3].result["diff"]["before"] == results[3].result["diff"]["after"]
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    result = call(ca_args(tmp_path), check_mode=True).result
+    assert result["changed"] and not (tmp_path / "ca").exists()
+
+
+def test_result_has_facts_and_no_secrets(tmp_path):
+    result = call(ca_args(tmp_path, common_name="Site A Root", organization_name="Example"), diff=True).result
+    assert result["certificate"]["subject"] == "CN=Site A Root,O=Example"
+    assert result["certificate"]["basic_constraints"] == {"ca": True, "path_length": 0, "critical": True}
+    assert result["private_key"]["type"] == "EC secp256r1" and result["private_key"]["encrypted"]
+    assert result["self_signed"] and result["days_remaining"] == 7299
+    text = json.dumps(result)
+    assert PASS not in text and "PRIVATE KEY" not in text
+    assert stat.S_IMODE(os.stat(tmp_path / "ca" / "root_ca.key").st_mode) == 0o600
+
+
+def test_path_length_unlimited(tmp_path):
+    result = call(ca_args(tmp_path, path_length=-1)).result
+    assert result["certificate"]["basic_constraints"]["path_length"] is None
+
+
+def test_wrong_passphrase_fails(tmp_path):
+    call(ca_args(tmp_path))
+    failure = call(dict(ca_args(tmp_path), passphrase="wrong"))
+    assert failure.failed and "wrong passphrase" in failure.result["msg"]
+    assert "wrong" not in json.dumps({k: v for k, v in failure.result.items() if k != "msg"})
+
+
+def test_no_passphrase_refused(tmp_path):
+    args = ca_args(tmp_path)
+    del args["passphrase"]
+    failure = call(args)
+    assert failure.failed and "refusing to create a CA key without a passphrase" in failure.result["msg"]
+
+
+def test_bring_your_own_missing(tmp_path):
+    failure = call(ca_args(tmp_path, mode="existing"))
+    assert failure.failed and "bring your own CA" in failure.result["msg"]
+
+
+def test_expired_ca_fails_with_way_out(tmp_path):
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Old CA")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=800))
+        .not_valid_after(now - datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "ca").mkdir()
+    (tmp_path / "ca" / "root_ca.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "ca" / "root_ca.key").write_bytes(pki.serialize_key(key, PASS))
+    failure = call(ca_args(tmp_path), check_mode=True)
+    assert failure.failed and "expired" in failure.result["msg"] and "Way out" in failure.result["msg"]
+
+
+def test_warns_when_existing_ca_differs(tmp_path, monkeypatch):
+    call(ca_args(tmp_path))
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, w: warnings.append(w))
+    result = call(ca_args(tmp_path, common_name="Different")).result
+    assert not result["changed"] and any("never regenerated" in w for w in warnings)
+
+
+def test_argument_spec_matches_documentation():
+    import yaml
+
+    doc = yaml.safe_load(x509_ca.DOCUMENTATION)
+    spec = x509_ca.argument_spec()
+    documented = set(doc["options"]) | {"key_type", "curve"}  # the last two come from the doc fragment
+    assert documented == set(spec)
+    for name, option in doc["options"].items():
+        assert option["type"] == spec[name]["type"], name
+        assert option.get("default") == spec[name].get("default"), name
+        assert option.get("choices") == spec[name].get("choices"), name
+    assert spec["passphrase"]["no_log"] is True

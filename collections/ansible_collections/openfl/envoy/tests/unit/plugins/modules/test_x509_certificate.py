@@ -1,0 +1,162 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""x509_certificate as Ansible runs it: the four-step pattern per profile, check mode, diff, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+from cryptography import x509
+
+# Runs under ansible-test (which sets the path) and under plain pytest from the repository root.
+_COLLECTIONS = str(Path(__file__).resolve().parents[7])
+if _COLLECTIONS not in sys.path:
+    sys.path.insert(0, _COLLECTIONS)
+
+from ansible_collections.openfl.envoy.plugins.module_utils import pki
+from ansible_collections.openfl.envoy.plugins.modules import x509_certificate
+
+PASS = "module-test-passphrase"
+
+
+class Exit(Exception):
+    def __init__(self, result: dict, failed: bool) -> None:
+        super().__init__(result)
+        self.result = result
+        self.failed = failed
+
+
+@pytest.fixture(autouse=True)
+def capture(monkeypatch):
+    def exit_json(self, **kwargs):
+        raise Exit(kwargs, False)
+
+    def fail_json(self, msg, **kwargs):
+        raise Exit(dict(kwargs, msg=msg), True)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+
+@pytest.fixture
+def ca_dir(tmp_path):
+    ca = pki.CABackend(
+        str(tmp_path / "ca" / "root_ca.crt"), str(tmp_path / "ca" / "root_ca.key"), PASS, key_spec=pki.KeySpec("ec")
+    )
+    ca.set_existing()
+    ca.needs_regeneration()
+    ca.generate()
+    ca.write()
+    return tmp_path / "ca"
+
+
+def call(args: dict, check_mode: bool = False, diff: bool = False) -> Exit:
+    full = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    with patch_module_args(full), pytest.raises(Exit) as info:
+        x509_certificate.main()
+    return info.value
+
+
+def cert_args(ca_dir, out, name="envoy-1", **extra) -> dict:
+    return dict(
+        common_name=name,
+        certificate_path=str(out / "envoy.crt"),
+        private_key_path=str(out / "priv.key"),
+        root_ca_path=str(out / "root_ca.crt"),
+        ca_certificate_path=str(ca_dir / "root_ca.crt"),
+        ca_private_key_path=str(ca_dir / "root_ca.key"),
+        ca_passphrase=PASS,
+        **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    ("profile", "name", "sans"),
+    [
+        ("client", "envoy-1", []),
+        ("server", "director.fl.example.org", ["DNS:director.fl.example.org", "IP:192.0.2.10"]),
+    ],
+)
+def test_four_steps(tmp_path, ca_dir, profile, name, sans):
+    out = tmp_path / name
+    args = cert_args(ca_dir, out, name=name, profile=profile, subject_alt_names=sans)
+    results = [call(args, check_mode=cm, diff=True) for cm in (True, False, True, False)]
+    assert [r.failed for r in results] == [False] * 4
+    assert [r.result["changed"] for r in results] == [True, True, False, False]
+    assert results[0].result["reasons"] == ["key missing", "root CA file missing"]
+    assert results[3].result["reason"] == "unchanged"
+    facts = results[3].result["certificate"]
+    assert facts["common_name"] == name and facts["profile"] == profile
+    assert facts["subject_alt_names"] == (sans or [f"DNS:{name}"])
+    assert facts["extended_key_usage"] == ["clientAuth", "serverAuth"]
+    assert results[1].result["diff"]["after"]["serial_number"] == facts["serial_number"]
+
+
+def test_check_mode_writes_nothing(tmp_path, ca_dir):
+    out = tmp_path / "envoy-1"
+    result = call(cert_args(ca_dir, out), check_mode=True, diff=True).result
+    assert result["changed"] and not out.exists()
+    assert result["diff"]["after"]["serial_number"] == "(new)"
+    assert result["diff"]["after"]["reason"] == "key missing, root CA file missing"
+
+
+def test_renewal_reason_in_result(tmp_path, ca_dir):
+    out = tmp_path / "envoy-1"
+    call(cert_args(ca_dir, out, valid_days=20, renew_before_days=5))
+    result = call(cert_args(ca_dir, out), diff=True).result
+    assert result["changed"] and result["reason"] == "expires within renewal window"
+    assert not result["key_regenerated"] and result["certificate_regenerated"]
+    assert result["diff"]["before"]["serial_number"] != result["diff"]["after"]["serial_number"]
+
+
+def test_never_returns_key_material(tmp_path, ca_dir):
+    out = tmp_path / "envoy-1"
+    result = call(cert_args(ca_dir, out), diff=True).result
+    text = json.dumps(result)
+    assert "PRIVATE KEY" not in text and "BEGIN" not in text and PASS not in text
+    assert sorted(os.listdir(out)) == ["envoy.crt", "priv.key", "root_ca.crt"]
+
+
+def test_wrong_ca_passphrase(tmp_path, ca_dir):
+    failure = call(dict(cert_args(ca_dir, tmp_path / "envoy-1"), ca_passphrase="nope"))
+    assert failure.failed and failure.result["msg"].startswith("envoy-1: ")
+    assert "wrong passphrase" in failure.result["msg"]
+
+
+def test_ca_expiring_before_validity(tmp_path, ca_dir):
+    failure = call(cert_args(ca_dir, tmp_path / "envoy-1", valid_days=9000))
+    assert failure.failed and "would end after the CA" in failure.result["msg"]
+
+
+def test_corrupt_ca_certificate(tmp_path, ca_dir):
+    (ca_dir / "root_ca.crt").write_text("junk")
+    failure = call(cert_args(ca_dir, tmp_path / "envoy-1"))
+    assert failure.failed and "not a PEM certificate" in failure.result["msg"]
+
+
+def test_director_ip_san(tmp_path, ca_dir):
+    out = tmp_path / "director"
+    call(cert_args(ca_dir, out, name="director", profile="server", subject_alt_names=["director", "192.0.2.10"]))
+    cert = x509.load_pem_x509_certificate((out / "envoy.crt").read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(v) for v in san.get_values_for_type(x509.IPAddress)] == ["192.0.2.10"]
+
+
+def test_argument_spec_matches_documentation():
+    import yaml
+
+    doc = yaml.safe_load(x509_certificate.DOCUMENTATION)
+    spec = x509_certificate.argument_spec()
+    documented = set(doc["options"]) | {"key_type", "curve"}  # the last two come from the doc fragment
+    assert documented == set(spec)
+    for name, option in doc["options"].items():
+        assert option["type"] == spec[name]["type"], name
+        assert option.get("default") == spec[name].get("default"), name
+        assert option.get("choices") == spec[name].get("choices"), name
+        assert option.get("elements") == spec[name].get("elements"), name
+    assert spec["ca_passphrase"]["no_log"] is True
