@@ -72,12 +72,13 @@ class ChartError(Exception):
 
 
 class _Rule:
-    def __init__(self, raw: str, pattern: str, negate: bool, must_dir: bool) -> None:
+    def __init__(self, raw: str, pattern: str, negate: bool, must_dir: bool, anchored: bool) -> None:
         self.raw = raw
         self.pattern = pattern
         self.negate = negate
         self.must_dir = must_dir
-        self.base_only = "/" not in pattern
+        # Helm: "/pat" and "a/b" match the whole relative path, "pat" only the base name.
+        self.base_only = not anchored and "/" not in pattern
 
     def matches(self, path: str) -> bool:
         subject = path.rsplit("/", 1)[-1] if self.base_only else path
@@ -112,13 +113,14 @@ class IgnoreRules:
         must_dir = rule.endswith("/")
         if must_dir:
             rule = rule[:-1]
-        if rule.startswith("/"):
+        anchored = rule.startswith("/")
+        if anchored:
             rule = rule[1:]
         try:
             _go_pattern(rule)
         except ValueError as error:
             raise ChartError(f"{HELMIGNORE}: {raw!r}: {error}") from None
-        self.rules.append(_Rule(raw, rule, negate, must_dir))
+        self.rules.append(_Rule(raw, rule, negate, must_dir, anchored))
 
     def ignored(self, path: str, is_dir: bool) -> bool:
         """Whether ``path`` (relative to the chart, ``/``-separated) is left out."""
