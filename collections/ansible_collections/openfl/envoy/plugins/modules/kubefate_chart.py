@@ -17,8 +17,9 @@ description:
     and every C(templates/) file); other files of the package are not kept by KubeFATE and not compared.
   - A re-upload replaces the stored chart and changes its uuid; clusters refer to charts by name and version.
 author:
-  - openfl-envoy-deploy maintainers
+  - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - openfl.envoy.kubefate
 options:
   chart_path:
@@ -32,6 +33,9 @@ options:
     type: bool
     default: false
 attributes:
+  platform:
+    support: full
+    platforms: posix
   check_mode:
     support: full
     details: Packages and compares; never uploads.

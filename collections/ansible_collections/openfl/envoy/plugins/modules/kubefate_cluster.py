@@ -21,8 +21,9 @@ description:
   - A request whose answer got lost is only sent again after checking that KubeFATE created no job and
     no cluster for it, so retries never install a cluster twice.
 author:
-  - openfl-envoy-deploy maintainers
+  - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - openfl.envoy.kubefate
 options:
   name:
@@ -77,6 +78,9 @@ options:
     type: float
     default: 5
 attributes:
+  platform:
+    support: full
+    platforms: posix
   check_mode:
     support: full
     details: Reads the cluster list and reports the decision; never calls a mutating endpoint.

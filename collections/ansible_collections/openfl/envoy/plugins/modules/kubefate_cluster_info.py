@@ -14,8 +14,9 @@ description:
   - Without them, returns every cluster KubeFATE holds (C(clusters)).
   - Never changes anything.
 author:
-  - openfl-envoy-deploy maintainers
+  - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - openfl.envoy.kubefate
 options:
   name:
@@ -32,6 +33,9 @@ options:
     type: bool
     default: false
 attributes:
+  platform:
+    support: full
+    platforms: posix
   check_mode:
     support: full
     details: Only reads.

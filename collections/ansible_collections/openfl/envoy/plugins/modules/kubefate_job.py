@@ -14,8 +14,9 @@ description:
     or is still running at the deadline, with the job's C(states) (KubeFATE's own event texts) in the message.
   - KubeFATE's own limit is one hour and a job can stay C(Running) forever, so O(timeout) is always applied.
 author:
-  - openfl-envoy-deploy maintainers
+  - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - openfl.envoy.kubefate
 options:
   uuid:
@@ -43,6 +44,9 @@ options:
       - A label for messages only (for example the envoy name), so a failure names what failed.
     type: str
 attributes:
+  platform:
+    support: full
+    platforms: posix
   check_mode:
     support: full
     details: Only reads; runs the same in check mode.
