@@ -681,12 +681,21 @@ class SigningCA:
         private_key_path: str,
         passphrase: str | None,
         chain_path: str | None = None,
+        allow_missing: bool = False,
     ) -> None:
         self.certificate_path = certificate_path
         self.private_key_path = private_key_path
         self.passphrase = passphrase or None
+        self._key: Any = None
         data = read_file(certificate_path)
+        # Check mode of a first rollout: the CA task before us only predicted the CA, so there is none yet.
+        # Then every certificate is predicted as new ("missing"); a real run still requires the CA.
+        self.missing = data is None
         if data is None:
+            if allow_missing:
+                self.cert = self.root = None
+                self.intermediates = []
+                return
             raise PKIError(f"{certificate_path}: CA certificate not found; run the ca role (or x509_ca) first")
         self.cert = load_certificates(data, certificate_path)[0]
         bc = basic_constraints(self.cert)
@@ -710,7 +719,6 @@ class SigningCA:
                 )
             self.root = roots[-1]
             self.intermediates = [self.cert] + [c for c in chain if not is_self_signed(c) and c != self.cert]
-        self._key: Any = None
 
     @property
     def key(self) -> Any:
@@ -723,6 +731,16 @@ class SigningCA:
                 raise PKIError(f"{self.private_key_path} does not match {self.certificate_path}")
             self._key = key
         return self._key
+
+    def facts(self) -> dict[str, Any]:
+        if self.missing:
+            return {"subject": None, "root_subject": None, "fingerprint_sha256": None, "not_after": None}
+        return {
+            "subject": self.cert.subject.rfc4514_string(),
+            "root_subject": self.root.subject.rfc4514_string(),
+            "fingerprint_sha256": self.root.fingerprint(hashes.SHA256()).hex(":"),
+            "not_after": fmt_date(self.cert.not_valid_after_utc),
+        }
 
     def issued(self, cert: Any) -> bool:
         if cert.issuer != self.cert.subject:
@@ -836,6 +854,11 @@ class CertificateBackend:
 
     def needs_regeneration(self) -> bool:
         """Decide what changes; True when anything would be written."""
+        if self.ca.missing:  # check mode before the CA exists: everything would be new
+            self.reasons.insert(0, "ca missing (it would be created first)")
+            self.regenerate_cert = self.rewrite_cert_file = True
+            self.rewrite_root = bool(self.root_ca_path)
+            return True
         key = self.existing_key
         if key is not None and not self.regenerate_key:
             why = self.key_spec.mismatch(key)
@@ -972,9 +995,11 @@ class CertificateBackend:
             "subject": name_attributes(self.common_name, self.organization_name).rfc4514_string(),
             "common_name": self.common_name,
             "subject_alt_names": list(self.san_strings),
-            "issuer": self.ca.cert.subject.rfc4514_string(),
+            "issuer": self.ca.cert.subject.rfc4514_string() if not self.ca.missing else "(the CA to be created)",
             "serial_number": "(new)",
-            "not_before": fmt_date(max(self.now - BACKDATE, self.ca.cert.not_valid_before_utc)),
+            "not_before": fmt_date(
+                self.now - BACKDATE if self.ca.missing else max(self.now - BACKDATE, self.ca.cert.not_valid_before_utc)
+            ),
             "not_after": fmt_date(self._not_after()),
             "fingerprint_sha256": "(new)",
             "public_key": describe_key(key) if key is not None else self.key_spec.describe(),
@@ -1000,12 +1025,7 @@ class CertificateBackend:
             "root_ca_path": self.root_ca_path,
             "certificate": facts,
             "private_key": key_facts(key, False) if key is not None else {"type": self.key_spec.describe()},
-            "ca": {
-                "subject": self.ca.cert.subject.rfc4514_string(),
-                "root_subject": self.ca.root.subject.rfc4514_string(),
-                "fingerprint_sha256": self.ca.root.fingerprint(hashes.SHA256()).hex(":"),
-                "not_after": fmt_date(self.ca.cert.not_valid_after_utc),
-            },
+            "ca": self.ca.facts(),
             "days_remaining": int((self._not_after() - self.now).total_seconds() // 86400)
             if self.regenerate_cert
             else int(days_left(self.existing_cert, self.now)),

@@ -115,7 +115,10 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Every decision runs as in a real run (with its reasons); no key is generated, nothing is signed or written.
+    details:
+      - Every decision runs as in a real run (with its reasons); no key is generated, nothing is signed or written.
+      - When the CA does not exist yet (a first rollout previewed with C(--check)), the certificate is reported as
+        to be issued, with reason C(ca missing (it would be created first)).
   diff_mode:
     support: full
     details: Shows subject, SANs, issuer, serial, validity, key type and reason before and after; never key material.
@@ -164,7 +167,8 @@ reasons:
     - Every reason for a change, in decision order, for example V(key missing), V(key type changed (...)),
       V(certificate missing), V(certificate does not match key), V(ca changed), V(name changed),
       V(profile changed (...)), V(expired), V(expires within renewal window), V(forced),
-      V(certificate chain updated), V(root CA file missing), V(root CA file updated), V(file mode fixed).
+      V(certificate chain updated), V(root CA file missing), V(root CA file updated), V(file mode fixed),
+      V(ca missing (it would be created first)) (check mode only).
   returned: always
   type: list
   elements: str
@@ -220,7 +224,7 @@ private_key:
   type: dict
   sample: {type: RSA 2048, public_key_fingerprint_sha256: "12:34:...", encrypted: false}
 ca:
-  description: The signing CA and the root it chains to.
+  description: The signing CA and the root it chains to (values null in check mode when the CA does not exist yet).
   returned: always
   type: dict
   sample:
@@ -276,7 +280,13 @@ def main() -> None:
     require_cryptography(module)
     p = module.params
     try:
-        ca = SigningCA(p["ca_certificate_path"], p["ca_private_key_path"], p["ca_passphrase"], p["ca_chain_path"])
+        ca = SigningCA(
+            p["ca_certificate_path"],
+            p["ca_private_key_path"],
+            p["ca_passphrase"],
+            p["ca_chain_path"],
+            allow_missing=module.check_mode,
+        )
         backend = CertificateBackend(
             ca=ca,
             certificate_path=p["certificate_path"],

@@ -160,3 +160,14 @@ def test_argument_spec_matches_documentation():
         assert option.get("choices") == spec[name].get("choices"), name
         assert option.get("elements") == spec[name].get("elements"), name
     assert spec["ca_passphrase"]["no_log"] is True
+
+
+def test_check_mode_before_the_ca_exists(tmp_path):
+    out = tmp_path / "envoy-1"
+    missing_ca = tmp_path / "not-yet"
+    result = call(cert_args(missing_ca, out), check_mode=True, diff=True).result
+    assert result["changed"] and result["reason"] == "ca missing (it would be created first)"
+    assert result["certificate"]["serial_number"] == "(new)" and result["ca"]["subject"] is None
+    assert not out.exists() and not missing_ca.exists()
+    failure = call(cert_args(missing_ca, out))
+    assert failure.failed and "CA certificate not found" in failure.result["msg"]
