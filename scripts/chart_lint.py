@@ -7,6 +7,8 @@
    every ``ci/*-values.yaml`` in the chart (or none): any error or warning fails.
 2. The chart rendered with each of those values files: every manifest validated with
    kubernetes-validate (strict: unknown fields are errors) for each Kubernetes version.
+3. Warnings Helm only logs (to the process's stderr, e.g. "cannot overwrite table with non
+   table" when a value's type differs from its default) count as findings too.
 
 Prints one line per check and a summary; exits 1 on any finding, 2 on a usage error.
 """
@@ -14,7 +16,11 @@ Prints one line per check and a summary; exits 1 on any finding, 2 on a usage er
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +32,23 @@ from helm_python.chart import Chart
 KUBE_VERSIONS = ("1.25", "1.31")
 SEVERITY = {0: "UNKNOWN", 1: "INFO", 2: "WARNING", 3: "ERROR"}
 FAILING = {0, 2, 3}
+
+
+@contextlib.contextmanager
+def native_stderr(lines: list[str]) -> Iterator[None]:
+    """Collect what the Helm library writes to file descriptor 2 during the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(line for line in sink.read().decode(errors="replace").splitlines() if line.strip())
 
 
 def values_files(chart_dir: Path) -> list[Path | None]:
@@ -40,7 +63,10 @@ def load_values(path: Path | None) -> dict[str, Any]:
 
 
 def lint(chart_dir: Path, values: dict[str, Any], label: str, kube_version: str) -> list[str]:
-    report = helm_python.lint(chart_dir, values, strict=True, kube_version=f"v{kube_version}.0")
+    try:
+        report = helm_python.lint(chart_dir, values, strict=True, kube_version=f"v{kube_version}.0")
+    except helm_python.HelmError as error:
+        return [f"{label} k8s {kube_version}: lint could not run: {error}"]
     problems = [f"{label} k8s {kube_version}: lint error: {error}" for error in report.get("errors") or []]
     for message in report.get("messages") or []:
         severity = message.get("severity", 0)
@@ -62,11 +88,11 @@ def manifests(rendered: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def validate(chart_dir: Path, values: dict[str, Any], label: str, kube_version: str) -> tuple[int, list[str]]:
-    chart = Chart.load(chart_dir)
     try:
+        chart = Chart.load(chart_dir)
         rendered = chart.render(values, name=values.get("name") or "lint", namespace="lint")
     except helm_python.HelmError as error:
-        return 0, [f"{label}: render failed: {error}"]
+        return 0, [f"{label} k8s {kube_version}: render failed: {error}"]
     problems = []
     objects = manifests(rendered)
     for path, obj in objects:
@@ -74,6 +100,9 @@ def validate(chart_dir: Path, values: dict[str, Any], label: str, kube_version: 
             kubernetes_validate.validate(obj, kube_version, strict=True)
         except kubernetes_validate.ValidationError as error:
             problems.append(f"{label} k8s {kube_version}: {path} {obj.get('kind')}: {error.message}")
+        except kubernetes_validate.SchemaNotFoundError:
+            what = f"{obj.get('apiVersion')} {obj.get('kind')}"
+            problems.append(f"{label} k8s {kube_version}: {path}: {what} does not exist in Kubernetes {kube_version}")
     return len(objects), problems
 
 
@@ -93,8 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         label = values_file.relative_to(chart_dir).as_posix() if values_file else "default values"
         values = load_values(values_file)
         for kube_version in kube_versions:
-            found = lint(chart_dir, values, label, kube_version)
-            count, invalid = validate(chart_dir, values, label, kube_version)
+            logged: list[str] = []
+            with native_stderr(logged):
+                found = lint(chart_dir, values, label, kube_version)
+                count, invalid = validate(chart_dir, values, label, kube_version)
+            for line in logged:
+                if "warning" in line.lower():
+                    found.append(f"{label} k8s {kube_version}: helm logged: {line}")
+                else:
+                    print(line, file=sys.stderr)
             checks += 1
             status = "ok" if not (found or invalid) else "FAIL"
             print(f"{status:4}  {label}  k8s {kube_version}: helm lint --strict, {count} manifests validated")
