@@ -1,0 +1,167 @@
+"""`python -m sandbox up|down|status`: run the sandbox test doubles in a detached background process."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from .core import Sandbox, write_private
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
+RUNTIME_FILES = ("sandbox.pid", "kubeconfig", "kubefate.yml")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    parser.add_argument("command", choices=("up", "down", "status", "serve"), help="serve: run in the foreground")
+    parser.add_argument("--state-dir", default=".sandbox", type=Path, help="where the kubeconfig etc. go (.sandbox)")
+    parser.add_argument("--sites", default="sandbox", help="comma-separated site names (default: sandbox)")
+    parser.add_argument("--job-latency", type=float, default=0.0, help="extra seconds per KubeFATE job")
+    parser.add_argument("--token-ttl", type=float, default=1800.0, help="KubeFATE token lifetime in seconds")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of KubeFATE requests that fail")
+    parser.add_argument("--job-time-limit", type=float, default=60.0, help="KubeFATE job time limit in seconds")
+    return parser.parse_args(argv)
+
+
+def running_pid(state_dir: Path) -> int | None:
+    """The pid of this state dir's sandbox process, if it still runs."""
+    try:
+        pid = int((state_dir / "sandbox.pid").read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"sandbox" in cmdline else None
+
+
+def remove_runtime_files(state_dir: Path) -> None:
+    for name in RUNTIME_FILES:
+        (state_dir / name).unlink(missing_ok=True)
+
+
+def up(args: argparse.Namespace) -> int:
+    state_dir = args.state_dir.resolve()
+    pid = running_pid(state_dir)
+    if pid is not None:
+        print(f"sandbox already running (pid {pid}, state dir {state_dir})")
+        return 0
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    remove_runtime_files(state_dir)
+    started = time.monotonic()
+    command = [sys.executable, "-m", "sandbox", "serve", "--state-dir", str(state_dir), "--sites", args.sites,
+               "--job-latency", str(args.job_latency), "--token-ttl", str(args.token_ttl),
+               "--fault-rate", str(args.fault_rate), "--job-time-limit", str(args.job_time_limit)]  # fmt: skip
+    descriptor = os.open(state_dir / "sandbox.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(descriptor, "ab") as log:
+        child = subprocess.Popen(
+            command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+    while running_pid(state_dir) != child.pid:
+        if child.poll() is not None or time.monotonic() - started > START_TIMEOUT:
+            if child.poll() is None:
+                child.kill()
+            print(f"sandbox failed to start; see {state_dir / 'sandbox.log'}", file=sys.stderr)
+            return 1
+        time.sleep(0.02)
+    wait_until_answering(state_dir)
+    print(f"sandbox up in {time.monotonic() - started:.2f}s (pid {child.pid})")
+    print_sites(state_dir)
+    return 0
+
+
+def wait_until_answering(state_dir: Path) -> None:
+    for url in service_urls(state_dir):
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=1).close()
+                break
+            except urllib.error.HTTPError:
+                break  # an HTTP answer of any status means the server is serving
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+
+def service_urls(state_dir: Path) -> list[str]:
+    kubeconfig = yaml.safe_load((state_dir / "kubeconfig").read_text())
+    kubefate = yaml.safe_load((state_dir / "kubefate.yml").read_text())["sites"]
+    urls = [c["cluster"]["server"] + "/healthz" for c in kubeconfig["clusters"]]
+    return urls + [s["url"] for s in kubefate.values() if s.get("url")]
+
+
+def print_sites(state_dir: Path) -> None:
+    kubeconfig = yaml.safe_load((state_dir / "kubeconfig").read_text())
+    kubefate = yaml.safe_load((state_dir / "kubefate.yml").read_text())["sites"]
+    for cluster in kubeconfig["clusters"]:
+        name = cluster["name"]
+        print(
+            f"  site {name}: kubernetes {cluster['cluster']['server']}, kubefate {kubefate[name].get('url', '(none)')}"
+        )
+    print(f"  kubeconfig: {state_dir / 'kubeconfig'}")
+    print(f"  kubefate:   {state_dir / 'kubefate.yml'}")
+
+
+def down(args: argparse.Namespace) -> int:
+    state_dir = args.state_dir.resolve()
+    pid = running_pid(state_dir)
+    if pid is None:
+        remove_runtime_files(state_dir)
+        print("sandbox not running")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if Path(f"/proc/{pid}").exists():
+        os.kill(pid, signal.SIGKILL)
+    remove_runtime_files(state_dir)
+    print(f"sandbox stopped (pid {pid})")
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    state_dir = args.state_dir.resolve()
+    pid = running_pid(state_dir)
+    if pid is None:
+        print("sandbox not running")
+        return 1
+    print(f"sandbox running (pid {pid}, state dir {state_dir})")
+    print_sites(state_dir)
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Foreground: start the sandbox, record the pid last (it signals readiness), stop on SIGTERM/SIGINT."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    state_dir = args.state_dir.resolve()
+    sites = [s.strip() for s in args.sites.split(",") if s.strip()]
+    sandbox = Sandbox(state_dir, sites, args.job_latency, args.token_ttl, args.fault_rate, args.job_time_limit)
+    with sandbox:
+        write_private(state_dir / "sandbox.pid", f"{os.getpid()}\n")
+        stop.wait()
+    remove_runtime_files(state_dir)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    return {"up": up, "down": down, "status": status, "serve": serve}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

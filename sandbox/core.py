@@ -1,0 +1,162 @@
+"""The sandbox orchestrator: per site, one Kubernetes API test double and one KubeFATE test double.
+
+`Sandbox` runs everything in threads of the current process (tests use it directly); `python -m
+sandbox up` runs the same class in a detached background process. Both write, under the state
+directory, a kubeconfig (one context, cluster and user per site, named after the site) and
+`kubefate.yml` with each site's KubeFATE URL and credentials. Files are written 0600.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import re
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import yaml
+
+from .kube import KubeServer
+
+SITE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+KUBEFATE_USERNAME = "admin"
+
+
+def kubefate_server_class() -> type | None:
+    """The KubeFATE test double, if `sandbox.kubefate` is present (import errors inside it propagate)."""
+    if importlib.util.find_spec("sandbox.kubefate") is None:
+        return None
+    return importlib.import_module("sandbox.kubefate").KubeFateServer
+
+
+@dataclass
+class Site:
+    """One emulated site: its Kubernetes API and (when available) its KubeFATE service."""
+
+    name: str
+    kube: KubeServer
+    kubefate: object | None
+    kubefate_username: str
+    kubefate_password: str
+
+    @property
+    def kube_url(self) -> str:
+        return self.kube.url
+
+    @property
+    def kube_token(self) -> str:
+        return self.kube.token
+
+    @property
+    def kubefate_url(self) -> str | None:
+        return getattr(self.kubefate, "url", None)
+
+
+class Sandbox:
+    """Loopback test doubles of Kubernetes and KubeFATE for tests, molecule and `make demo`."""
+
+    def __init__(
+        self,
+        state_dir: str | os.PathLike[str],
+        sites: tuple[str, ...] | list[str] = ("sandbox",),
+        job_latency: float = 0.0,
+        token_ttl: float = 1800.0,
+        fault_rate: float = 0.0,
+        job_time_limit: float = 60.0,
+    ) -> None:
+        names = list(sites)
+        bad = [n for n in names if not SITE_NAME.match(n)]
+        if not names or bad or len(set(names)) != len(names):
+            raise ValueError(f"site names must be unique DNS-1123 labels, got {names!r}")
+        self.state_dir = Path(state_dir).resolve()
+        self.site_names = names
+        self.kubefate_options = {
+            "job_latency": job_latency,
+            "token_ttl": token_ttl,
+            "fault_rate": fault_rate,
+            "job_time_limit": job_time_limit,
+        }
+        self.sites: dict[str, Site] = {}
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "kubeconfig"
+
+    @property
+    def kubefate_config(self) -> Path:
+        return self.state_dir / "kubefate.yml"
+
+    def start(self) -> Sandbox:
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        kubefate_class = kubefate_server_class()
+        try:
+            for name in self.site_names:
+                self.sites[name] = self._start_site(name, kubefate_class)
+        except BaseException:
+            self.stop()
+            raise
+        write_private(self.kubeconfig, yaml.safe_dump(self._kubeconfig(), sort_keys=False))
+        write_private(self.kubefate_config, yaml.safe_dump(self._kubefate_yaml(), sort_keys=False))
+        return self
+
+    def _start_site(self, name: str, kubefate_class: type | None) -> Site:
+        kube = KubeServer()
+        kube.start()
+        password = secrets.token_urlsafe(24)
+        kubefate = None
+        if kubefate_class is not None:
+            kubefate = kubefate_class(kube.url, kube.token, KUBEFATE_USERNAME, password, **self.kubefate_options)
+            kubefate.start()
+        return Site(name, kube, kubefate, KUBEFATE_USERNAME, password)
+
+    def stop(self) -> None:
+        for site in self.sites.values():
+            if site.kubefate is not None:
+                site.kubefate.stop()
+            site.kube.stop()
+        self.sites.clear()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _kubeconfig(self) -> dict:
+        sites = list(self.sites.values())
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
+            "clusters": [{"name": s.name, "cluster": {"server": s.kube_url}} for s in sites],
+            "users": [{"name": s.name, "user": {"token": s.kube_token}} for s in sites],
+            "contexts": [{"name": s.name, "context": {"cluster": s.name, "user": s.name}} for s in sites],
+            "current-context": sites[0].name,
+        }
+
+    def _kubefate_yaml(self) -> dict:
+        entries = {}
+        for site in self.sites.values():
+            entry = {"url": site.kubefate_url} if site.kubefate_url else {}
+            entry.update(username=site.kubefate_username, password=site.kubefate_password, kube_context=site.name)
+            entries[site.name] = entry
+        return {"sites": entries}
+
+
+def write_private(path: Path, text: str) -> None:
+    """Atomically write `text` to `path` with mode 0600."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,449 @@
+"""A tiny kubelet and Deployment controller for the Kubernetes API test double.
+
+Pods start only when the Secrets/ConfigMaps they mount exist with the keys they use; envoy
+containers get the log `envoy.run` decides. Everything runs under the store lock, right after the
+write that made it necessary, plus a one-second tick that restarts crash-looping containers.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import posixpath
+import secrets
+import string
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+from . import envoy
+from .api import now
+from .resources import CONFIGMAPS, DEPLOYMENTS, EVENTS, PODS, SECRETS, Resource
+from .store import Store
+
+NODE = "sandbox-node"
+HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass
+class Runtime:
+    """What the emulated container runtime knows about one pod (by uid)."""
+
+    state: str = "waiting"  # waiting | running | crashing
+    log: list[str] = field(default_factory=list)
+    restarts: int = 0
+    started_at: str = ""
+    events: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+class Kubelet:
+    def __init__(self, store: Store, restart_interval: float = 1.0) -> None:
+        self.store = store
+        self.restart_interval = restart_interval
+        self.runtimes: dict[str, Runtime] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick_loop, name="kubelet", daemon=True)
+        store.subscribe(self._on_change)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def log(self, pod: dict) -> list[str]:
+        runtime = self.runtimes.get(pod["metadata"]["uid"])
+        return list(runtime.log) if runtime else []
+
+    def _on_change(self, resource: Resource, namespace: str) -> None:
+        if resource in (DEPLOYMENTS, PODS, SECRETS, CONFIGMAPS) and namespace:
+            self.reconcile(namespace)
+
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(self.restart_interval):
+            with self.store.lock:
+                namespaces = {p["metadata"]["namespace"] for p in self.store.list(PODS) if self._is_crashing(p)}
+                for namespace in namespaces:
+                    self.reconcile(namespace, restart=True)
+
+    def _is_crashing(self, pod: dict) -> bool:
+        runtime = self.runtimes.get(pod["metadata"]["uid"])
+        return runtime is not None and runtime.state == "crashing"
+
+    def reconcile(self, namespace: str, restart: bool = False) -> None:
+        with self.store.lock:
+            deployments = self.store.list(DEPLOYMENTS, namespace)
+            for deployment in deployments:
+                self._scale(deployment)
+            self._collect_orphans(namespace, {d["metadata"]["uid"] for d in deployments})
+            for pod in self.store.list(PODS, namespace):
+                self._sync_pod(pod, restart)
+            for deployment in deployments:
+                self._update_deployment_status(deployment)
+
+    # Deployment controller ------------------------------------------------------------------
+
+    @staticmethod
+    def template_hash(deployment: dict) -> str:
+        digest = hashlib.sha256(json.dumps(deployment["spec"]["template"], sort_keys=True).encode()).digest()
+        return "".join(HASH_ALPHABET[b % len(HASH_ALPHABET)] for b in digest[:10])
+
+    def _owned_pods(self, deployment: dict) -> list[dict]:
+        uid = deployment["metadata"]["uid"]
+        pods = self.store.list(PODS, deployment["metadata"]["namespace"])
+        return [p for p in pods if any(o.get("uid") == uid for o in p["metadata"].get("ownerReferences") or [])]
+
+    def _scale(self, deployment: dict) -> None:
+        current_hash = self.template_hash(deployment)
+        pods = self._owned_pods(deployment)
+        keep = [p for p in pods if p["metadata"].get("labels", {}).get("pod-template-hash") == current_hash]
+        for pod in pods:
+            if pod not in keep:
+                self._remove_pod(pod)
+        wanted = deployment["spec"].get("replicas", 1)
+        for pod in keep[wanted:]:
+            self._remove_pod(pod)
+        for _ in range(wanted - len(keep)):
+            self._create_pod(deployment, current_hash)
+
+    def _remove_pod(self, pod: dict) -> None:
+        self.store.remove(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"], notify=False)
+        self.runtimes.pop(pod["metadata"]["uid"], None)
+
+    def _create_pod(self, deployment: dict, template_hash: str) -> None:
+        meta = deployment["metadata"]
+        template = copy.deepcopy(deployment["spec"]["template"])
+        suffix = "".join(secrets.choice(SUFFIX_ALPHABET) for _ in range(5))
+        pod_meta = template.get("metadata") or {}
+        pod_meta.update(
+            name=f"{meta['name']}-{template_hash}-{suffix}",
+            generateName=f"{meta['name']}-{template_hash}-",
+            namespace=meta["namespace"],
+            uid=str(uuid.uuid4()),
+            creationTimestamp=now(),
+            labels={**(pod_meta.get("labels") or {}), "pod-template-hash": template_hash},
+            ownerReferences=[
+                {"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"], "uid": meta["uid"],
+                 "controller": True, "blockOwnerDeletion": True}
+            ],
+        )  # fmt: skip
+        spec = template.get("spec") or {}
+        spec.update(nodeName=NODE)
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec, "status": {"phase": "Pending"}}
+        self.store.put(PODS, pod, notify=False)
+        self._event(
+            pod, "Normal", "Scheduled", f"Successfully assigned {meta['namespace']}/{pod_meta['name']} to {NODE}"
+        )
+
+    def _collect_orphans(self, namespace: str, live_owners: set[str]) -> None:
+        for pod in self.store.list(PODS, namespace):
+            owners = pod["metadata"].get("ownerReferences") or []
+            if owners and not any(o.get("uid") in live_owners for o in owners if o.get("kind") == "Deployment"):
+                self._remove_pod(pod)
+
+    def _update_deployment_status(self, deployment: dict) -> None:
+        current = self.store.get(DEPLOYMENTS, deployment["metadata"]["namespace"], deployment["metadata"]["name"])
+        if current is None:
+            return
+        status = self._deployment_status(current)
+        if status != current.get("status"):
+            current["status"] = status
+            self.store.put(DEPLOYMENTS, current, notify=False)
+
+    def _deployment_status(self, deployment: dict) -> dict:
+        template_hash = self.template_hash(deployment)
+        pods = self._owned_pods(deployment)
+        wanted = deployment["spec"].get("replicas", 1)
+        ready = sum(1 for p in pods if _pod_ready(p))
+        updated = sum(1 for p in pods if p["metadata"]["labels"].get("pod-template-hash") == template_hash)
+        counts = {
+            "replicas": len(pods),
+            "updatedReplicas": updated,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "unavailableReplicas": max(wanted - ready, 0),
+        }
+        status: dict = {"observedGeneration": deployment["metadata"].get("generation", 1)}
+        status.update({k: v for k, v in counts.items() if v})
+        old = {c["type"]: c for c in (deployment.get("status") or {}).get("conditions") or []}
+        replica_set = f"{deployment['metadata']['name']}-{template_hash}"
+        available = ready >= wanted - _max_unavailable(deployment, wanted)
+        complete = updated == wanted and ready == wanted and len(pods) == wanted
+        available_text = (
+            "Deployment has minimum availability." if available else "Deployment does not have minimum availability."
+        )
+        progress_text = f'ReplicaSet "{replica_set}" ' + (
+            "has successfully progressed." if complete else "is progressing."
+        )
+        status["conditions"] = [
+            _condition(
+                old.get("Available"),
+                "Available",
+                available,
+                "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
+                available_text,
+            ),
+            _condition(
+                old.get("Progressing"),
+                "Progressing",
+                True,
+                "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
+                progress_text,
+            ),
+        ]
+        return status
+
+    # Kubelet --------------------------------------------------------------------------------
+
+    def _sync_pod(self, pod: dict, restart: bool) -> None:
+        runtime = self.runtimes.setdefault(pod["metadata"]["uid"], Runtime())
+        if runtime.state == "running" or (runtime.state == "crashing" and not restart):
+            return
+        problems = self._mount_problems(pod)
+        if problems:
+            for message in problems:
+                self._event(pod, "Warning", "FailedMount", message, runtime)
+            self._write_pod(pod, runtime, waiting="ContainerCreating")
+            return
+        if runtime.state == "crashing":
+            runtime.restarts += 1
+        ok, lines = self._start_containers(pod)
+        runtime.log = lines
+        runtime.started_at = now()
+        runtime.state = "running" if ok else "crashing"
+        if ok:
+            self._event(pod, "Normal", "Started", f"Started container {pod['spec']['containers'][0]['name']}", runtime)
+            self._write_pod(pod, runtime)
+        else:
+            if runtime.restarts == 0:
+                runtime.restarts = 1
+            name = pod["spec"]["containers"][0]["name"]
+            self._event(
+                pod,
+                "Warning",
+                "BackOff",
+                f"Back-off restarting failed container {name} in pod {pod['metadata']['name']}",
+                runtime,
+            )
+            self._write_pod(pod, runtime, waiting="CrashLoopBackOff")
+
+    def _start_containers(self, pod: dict) -> tuple[bool, list[str]]:
+        lines: list[str] = []
+        for container in pod["spec"].get("containers") or []:
+            if not envoy.is_envoy(container):
+                continue
+            env = {e["name"]: e.get("value", "") for e in container.get("env") or [] if "name" in e}
+            outcome = envoy.run(container, env, lambda path, c=container: self.read_file(pod, c, path))
+            lines += outcome.lines
+            if not outcome.ok:
+                return False, lines
+        return True, lines
+
+    def _write_pod(self, pod: dict, runtime: Runtime, waiting: str = "") -> None:
+        current = self.store.get(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+        if current is None:
+            return
+        current["status"] = _pod_status(current, runtime, waiting)
+        if current["status"] != pod.get("status"):
+            self.store.put(PODS, current, notify=False)
+
+    def _event(self, pod: dict, kind: str, reason: str, message: str, runtime: Runtime | None = None) -> None:
+        """Record (or count again) a core/v1 Event about the pod."""
+        meta = pod["metadata"]
+        runtime = runtime or self.runtimes.setdefault(meta["uid"], Runtime())
+        name = runtime.events.get((reason, message))
+        event = self.store.get(EVENTS, meta["namespace"], name) if name else None
+        if event is not None:
+            if reason == "FailedMount" or reason == "BackOff":
+                event.update(count=event.get("count", 1) + 1, lastTimestamp=now())
+                self.store.put(EVENTS, event, notify=False)
+            return
+        name = f"{meta['name']}.{secrets.token_hex(8)}"
+        runtime.events[(reason, message)] = name
+        stamp = now()
+        involved = {"apiVersion": "v1", "kind": "Pod", "name": meta["name"], "namespace": meta["namespace"]}
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "name": name,
+                "namespace": meta["namespace"],
+                "uid": str(uuid.uuid4()),
+                "creationTimestamp": stamp,
+            },
+            "involvedObject": {**involved, "uid": meta["uid"]},
+            "reason": reason,
+            "message": message,
+            "type": kind,
+            "count": 1,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "source": {"component": "kubelet", "host": NODE},
+            "reportingComponent": "kubelet",
+            "reportingInstance": NODE,
+        }
+        self.store.put(EVENTS, event, notify=False)
+
+    # Volumes --------------------------------------------------------------------------------
+
+    def _source(self, namespace: str, volume: dict) -> tuple[str, dict | None, dict] | None:
+        """(kind, object or None, volume source) for a Secret/ConfigMap volume; None for other volumes."""
+        if "secret" in volume:
+            source = volume["secret"] or {}
+            return "secret", self.store.get(SECRETS, namespace, source.get("secretName", "")), source
+        if "configMap" in volume:
+            source = volume["configMap"] or {}
+            return "configmap", self.store.get(CONFIGMAPS, namespace, source.get("name", "")), source
+        return None
+
+    def _mount_problems(self, pod: dict) -> list[str]:
+        namespace, problems = pod["metadata"]["namespace"], []
+        volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
+        for volume in volumes.values():
+            found = self._source(namespace, volume)
+            if found is None:
+                continue
+            kind, obj, source = found
+            object_name = source.get("secretName") or source.get("name")
+            prefix = f'MountVolume.SetUp failed for volume "{volume["name"]}" : '
+            if obj is None:
+                if not source.get("optional"):
+                    problems.append(f'{prefix}{kind} "{object_name}" not found')
+                continue
+            keys = _data(obj)
+            for item in source.get("items") or []:
+                if item.get("key") not in keys and not source.get("optional"):
+                    what = "secret key" if kind == "secret" else "config key"
+                    problems.append(f"{prefix}{kind} references non-existent {what}: {item.get('key')}")
+        for container in pod["spec"].get("containers") or []:
+            for mount in container.get("volumeMounts") or []:
+                volume = volumes.get(mount["name"])
+                if (
+                    volume
+                    and mount.get("subPath")
+                    and self._file_in_volume(namespace, volume, mount["subPath"]) is None
+                ):
+                    problems.append(
+                        f'failed to prepare subPath for volumeMount "{mount["name"]}" '
+                        f'of container "{container["name"]}"'
+                    )
+        return problems
+
+    def _file_in_volume(self, namespace: str, volume: dict, relative: str) -> bytes | None:
+        found = self._source(namespace, volume)
+        if found is None or found[1] is None:
+            return None
+        _, obj, source = found
+        items = source.get("items")
+        key = next((i["key"] for i in items if i.get("path") == relative), None) if items else relative
+        return _data(obj).get(key) if key is not None else None
+
+    def read_file(self, pod: dict, container: dict, path: str) -> bytes | None:
+        """The content of `path` (absolute, or relative to workingDir) inside the container, if mounted."""
+        absolute = posixpath.normpath(posixpath.join(container.get("workingDir") or "/", path))
+        volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
+        mounts = sorted(container.get("volumeMounts") or [], key=lambda m: -len(m.get("mountPath", "")))
+        for mount in mounts:
+            mount_path = posixpath.normpath(mount.get("mountPath", "/"))
+            volume = volumes.get(mount.get("name"))
+            if volume is None:
+                continue
+            if mount.get("subPath"):
+                if absolute == mount_path:
+                    return self._file_in_volume(pod["metadata"]["namespace"], volume, mount["subPath"])
+            elif absolute.startswith(mount_path.rstrip("/") + "/"):
+                relative = absolute[len(mount_path.rstrip("/")) + 1 :]
+                return self._file_in_volume(pod["metadata"]["namespace"], volume, relative)
+        return None
+
+
+def _data(obj: dict) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    encoded = obj.get("kind") == "Secret"
+    for key, value in (obj.get("data") or {}).items():
+        files[key] = base64.b64decode(value) if encoded else str(value).encode()
+    for key, value in (obj.get("binaryData") or {}).items():
+        files[key] = base64.b64decode(value)
+    return files
+
+
+def _pod_ready(pod: dict) -> bool:
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    return bool(statuses) and all(s.get("ready") for s in statuses)
+
+
+def _max_unavailable(deployment: dict, wanted: int) -> int:
+    strategy = deployment["spec"].get("strategy") or {}
+    value = (
+        (strategy.get("rollingUpdate") or {}).get("maxUnavailable", 0) if strategy.get("type") == "RollingUpdate" else 0
+    )
+    if isinstance(value, str) and value.endswith("%"):
+        return wanted * int(value[:-1]) // 100
+    return int(value or 0)
+
+
+def _condition(old: dict | None, kind: str, ok: bool, reason: str, message: str) -> dict:
+    value = "True" if ok else "False"
+    stamp = now()
+    same = old is not None and old.get("status") == value
+    unchanged = same and old.get("reason") == reason and old.get("message") == message
+    return {
+        "type": kind,
+        "status": value,
+        "lastUpdateTime": old["lastUpdateTime"] if unchanged else stamp,
+        "lastTransitionTime": old["lastTransitionTime"] if same else stamp,
+        "reason": reason,
+        "message": message,
+    }
+
+
+def _pod_status(pod: dict, runtime: Runtime, waiting: str) -> dict:
+    started = pod.get("status", {}).get("startTime") or now()
+    ready = not waiting
+    containers = []
+    for container in pod["spec"].get("containers") or []:
+        status = {
+            "name": container["name"],
+            "image": container.get("image", ""),
+            "imageID": "",
+            "ready": ready,
+            "started": ready,
+            "restartCount": runtime.restarts,
+            "state": {"waiting": {"reason": waiting}} if waiting else {"running": {"startedAt": runtime.started_at}},
+        }
+        if waiting == "CrashLoopBackOff":
+            name = container["name"]
+            status["state"]["waiting"]["message"] = (
+                f"back-off 10s restarting failed container={name} pod={pod['metadata']['name']}"
+            )
+            status["lastState"] = {
+                "terminated": {
+                    "exitCode": 1,
+                    "reason": "Error",
+                    "startedAt": runtime.started_at,
+                    "finishedAt": runtime.started_at,
+                }
+            }
+        containers.append(status)
+    phase = "Pending" if waiting == "ContainerCreating" else "Running"
+    flag = "True" if ready else "False"
+    conditions = [
+        {"type": "PodScheduled", "status": "True"},
+        {"type": "Initialized", "status": "True"},
+        {"type": "ContainersReady", "status": flag},
+        {"type": "Ready", "status": flag},
+    ]
+    old = {c["type"]: c for c in pod.get("status", {}).get("conditions") or []}
+    for condition in conditions:
+        previous = old.get(condition["type"])
+        condition["lastTransitionTime"] = (
+            previous["lastTransitionTime"] if previous and previous["status"] == condition["status"] else now()
+        )
+        condition["lastProbeTime"] = None
+    status = {"phase": phase, "conditions": conditions, "hostIP": "10.0.0.10", "startTime": started}
+    if phase == "Running":
+        status["podIP"] = "10.244.0.10"
+    return {**status, "containerStatuses": containers, "qosClass": "BestEffort"}
