@@ -134,6 +134,12 @@ def test_director_fqdn_must_be_a_dns_name(fqdn):
     assert "envoy.directorFqdn" in render_message and "must be a lower-case DNS name" in render_message
 
 
+def test_director_fqdn_of_another_type_is_rejected():
+    schema_message, render_message = errors(with_envoy(directorFqdn=5))
+    assert "at '/envoy/directorFqdn'" in schema_message
+    assert "envoy.directorFqdn 5 must be a lower-case DNS name" in render_message
+
+
 def test_envoy_configs_must_name_a_shard_descriptor_template():
     schema_message, render_message = errors(with_envoy(envoyConfigs={"params": {"cuda_devices": []}}))
     assert "at '/envoy/envoyConfigs'" in schema_message

@@ -32,8 +32,11 @@ repeated here and fails the render with a message naming the value and the clust
 {{- end -}}
 {{- $envoy := .Values.envoy -}}
 {{- $fqdn := $envoy.directorFqdn -}}
-{{- if not (and (kindIs "string" $fqdn) $fqdn (le (len $fqdn) 252) (regexMatch "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$" $fqdn)) -}}
-{{- fail (printf "openfl-envoy: envoy.directorFqdn %q must be a lower-case DNS name (labels of letters, digits, '-'; no trailing dot)" (toString $fqdn)) -}}
+{{- $fqdnRule := "must be a lower-case DNS name (labels of letters, digits, '-'; no trailing dot)" -}}
+{{- if not (kindIs "string" $fqdn) -}}
+{{- fail (printf "openfl-envoy: envoy.directorFqdn %v %s" $fqdn $fqdnRule) -}}
+{{- else if or (not $fqdn) (gt (len $fqdn) 252) (not (regexMatch "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$" $fqdn)) -}}
+{{- fail (printf "openfl-envoy: envoy.directorFqdn %q %s" $fqdn $fqdnRule) -}}
 {{- end -}}
 {{- $ip := $envoy.directorIp | default "" -}}
 {{- if not (kindIs "string" $ip) -}}
@@ -53,7 +56,9 @@ repeated here and fails the render with a message naming the value and the clust
 {{- end -}}
 {{- else if kindIs "map" $config -}}
 {{- $shard := get $config "shard_descriptor" -}}
-{{- if not (and (kindIs "map" $shard) (get $shard "template")) -}}
+{{- $template := "" -}}
+{{- if kindIs "map" $shard }}{{ $template = get $shard "template" }}{{ end -}}
+{{- if not $template -}}
 {{- fail "openfl-envoy: envoy.envoyConfigs must set shard_descriptor.template (module.Class of the shard descriptor in the envoy-python-configs ConfigMap)" -}}
 {{- end -}}
 {{- else -}}
