@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import stat
 
-from conftest import ENVOYS, PASSPHRASE
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from pki_helpers import ENVOYS, PASSPHRASE
 
 
 def serial(path) -> int:
