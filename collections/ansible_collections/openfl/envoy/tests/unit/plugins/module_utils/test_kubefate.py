@@ -192,6 +192,14 @@ class FakeKubefate:
 
 @pytest.fixture
 def fake():
+    state, server = start_fake()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def start_fake() -> tuple[FakeKubefate, ThreadingHTTPServer]:
+    """The fake on a free loopback port, served by a daemon thread; ``state.url`` is its URL."""
     state = FakeKubefate()
 
     class Handler(BaseHTTPRequestHandler):
@@ -240,9 +248,7 @@ def fake():
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
-    server.server_close()
+    return state, server
 
 
 def make_service(fake, **kwargs) -> kf.KubefateService:
