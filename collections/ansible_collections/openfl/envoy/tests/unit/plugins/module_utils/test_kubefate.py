@@ -527,3 +527,81 @@ def test_summaries_drop_meta_data_and_secrets():
     assert summary["namespace"] == NS
     assert summary["spec"] == {"password": kf.MASK, "port": 1}
     assert "values" not in summary
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS: custom CA, verification failure (not retried), validate_certs=false
+
+
+@pytest.fixture
+def tls_fake(fake, tmp_path):
+    """The fake behind a TLS front (a second server on the same state) with a throwaway CA."""
+    import datetime
+    import ssl
+
+    pytest.importorskip("cryptography")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(pem))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    state, server = start_fake()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    state.url = state.url.replace("http://127.0.0.1", "https://localhost")
+    state.ca_path = str(tmp_path / "ca.pem")
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def test_tls_with_custom_ca(tls_fake):
+    service = make_service(tls_fake, ca_path=tls_fake.ca_path)
+    assert service.list_clusters() == []
+
+
+def test_tls_verification_failure_is_clear_and_not_retried(tls_fake):
+    client = kf.KubefateClient(tls_fake.url, USER, PASSWORD, timeout=5, sleep=lambda s: None)
+    with pytest.raises(kf.KubefateError) as err:
+        client.login()
+    assert not isinstance(err.value, kf.KubefateTransportError)
+    assert "TLS verification" in err.value.msg
+    assert len(tls_fake.requests) == 0
+
+
+def test_tls_without_verification(tls_fake):
+    service = make_service(tls_fake, validate_certs=False)
+    assert service.list_jobs() == []
