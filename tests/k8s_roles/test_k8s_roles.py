@@ -194,8 +194,13 @@ def _subdirectory(site, envoy):
 
 
 def _too_large(site, envoy):
-    (site.python_dir(envoy) / "big.txt").write_text("x" * (1024 * 1024))
-    return "over the ConfigMap limit of 1048576 bytes (1 MiB)"
+    pydir = site.python_dir(envoy)
+    (pydir / "big.txt").write_text("x" * (1024 * 1024))
+    total = sum(len(p.name) + p.stat().st_size for p in pydir.iterdir())
+    return (
+        f"openfl_envoy_python_dir '{pydir}' holds {total} bytes (file names plus contents), "
+        "over the ConfigMap limit of 1048576 bytes (1 MiB)"
+    )
 
 
 def _binary(site, envoy):
@@ -245,7 +250,7 @@ def _review_experiment(site, envoy):
 
 def _cert_cn_mismatch(site, envoy):
     make_envoy_cert(site.pki_dir, site.ca, envoy, cn=envoy.upper())
-    return f"differs from the certificate common name '{envoy.upper()}'"
+    return f"inventory_hostname '{envoy}' differs from the certificate common name '{envoy.upper()}'"
 
 
 RULES = {

@@ -350,7 +350,7 @@ def parse_san(value: str) -> Any:
     import ipaddress
 
     text = value.strip()
-    kind, _, rest = text.partition(":")
+    kind, _sep, rest = text.partition(":")
     if kind.upper() == "DNS" and rest:
         return x509.DNSName(rest)
     if kind.upper() == "IP" and rest:
@@ -726,7 +726,7 @@ class SigningCA:
             data = read_file(self.private_key_path)
             if data is None:
                 raise PKIError(f"{self.private_key_path}: CA private key not found")
-            key, _ = load_private_key(data, self.private_key_path, self.passphrase)
+            key = load_private_key(data, self.private_key_path, self.passphrase)[0]
             if not same_public_key(key.public_key(), self.cert.public_key()):
                 raise PKIError(f"{self.private_key_path} does not match {self.certificate_path}")
             self._key = key
@@ -835,7 +835,7 @@ class CertificateBackend:
             self.regenerate_key = True
         else:
             try:
-                self.existing_key, _ = load_private_key(key_data, self.private_key_path, None)
+                self.existing_key = load_private_key(key_data, self.private_key_path, None)[0]
             except PKIError as exc:
                 self.reasons.append(f"key unreadable ({exc})")
                 self.regenerate_key = True

@@ -24,6 +24,7 @@ description:
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - openfl.envoy.pki
 options:
   certificate_path:
@@ -87,6 +88,8 @@ options:
     type: int
     default: 0
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
     details: The decision runs as in a real run; nothing is generated or written.

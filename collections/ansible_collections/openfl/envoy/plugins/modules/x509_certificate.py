@@ -32,6 +32,7 @@ description:
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - openfl.envoy.pki
 options:
   certificate_path:
@@ -113,6 +114,8 @@ options:
     type: bool
     default: false
 attributes:
+  platform:
+    platforms: posix
   check_mode:
     support: full
     details:

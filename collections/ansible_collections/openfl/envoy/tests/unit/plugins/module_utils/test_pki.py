@@ -61,7 +61,7 @@ def make_ca(tmp_path, name="ca", passphrase=PASS, now=NOW - 500 * DAY, **kwargs)
         now=now,
         **kwargs,
     )
-    changed, _ = run(backend)
+    changed = run(backend)[0]
     assert changed
     return ca_dir
 
@@ -179,7 +179,7 @@ class TestCA:
         ca_dir = tmp_path / "ca"
         changes = []
         for check_mode in (True, False, True, False):
-            changed, _ = run(ca_backend(ca_dir, key_spec=pki.KeySpec("rsa", 2048)), check_mode)
+            changed = run(ca_backend(ca_dir, key_spec=pki.KeySpec("rsa", 2048)), check_mode)[0]
             changes.append(changed)
             if check_mode and not changes[1:]:
                 assert not ca_dir.exists()
@@ -301,7 +301,7 @@ class TestCA:
 
     def test_never_returns_secrets(self, ca_dir):
         backend = ca_backend(ca_dir)
-        _, result = run(backend)
+        result = run(backend)[1]
         text = json.dumps([result, backend.diff()])
         assert "PRIVATE KEY" not in text and PASS not in text
 
@@ -347,7 +347,7 @@ class TestCertificate:
     def test_serials_are_unique(self, tmp_path, ca_dir):
         serials = set()
         for i in range(5):
-            _, result = run(cert_backend(ca_dir, tmp_path / f"e{i}", name=f"e{i}", key_spec=pki.KeySpec("ec")))
+            result = run(cert_backend(ca_dir, tmp_path / f"e{i}", name=f"e{i}", key_spec=pki.KeySpec("ec")))[1]
             serials.add(result["certificate"]["serial_number"])
         assert len(serials) == 5
 
@@ -355,14 +355,14 @@ class TestCertificate:
         out = tmp_path / "envoy-1"
         changes = []
         for check_mode in (True, False, True, False):
-            changed, _ = run(cert_backend(ca_dir, out), check_mode)
+            changed = run(cert_backend(ca_dir, out), check_mode)[0]
             changes.append(changed)
             if len(changes) == 1:
                 assert not out.exists()
         assert changes == [True, True, False, False]
 
     def test_unchanged_never_opens_the_ca_key(self, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         backend = cert_backend(ca_dir, out, passphrase="wrong, and never needed")
         changed, result = run(backend)
         assert not changed and result["reason"] == "unchanged" and result["reasons"] == []
@@ -370,7 +370,7 @@ class TestCertificate:
         assert 360 <= result["days_remaining"] <= 365
 
     def test_valid_days_change_alone_does_not_reissue(self, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         assert not run(cert_backend(ca_dir, out, valid_days=90, renew_before_days=10))[0]
 
     def test_renewal_window_keeps_the_key(self, tmp_path, ca_dir):
@@ -392,18 +392,18 @@ class TestCertificate:
         out = tmp_path / "envoy-1"
         run(cert_backend(ca_dir, out, now=NOW - 300 * DAY))  # 65 days left
         assert not run(cert_backend(ca_dir, out))[0]
-        _, result = run(cert_backend(ca_dir, out, renew_before_days=90))
+        result = run(cert_backend(ca_dir, out, renew_before_days=90))[1]
         assert result["reason"] == "expires within renewal window"
 
     def test_expired_certificate(self, tmp_path, ca_dir):
         out = tmp_path / "envoy-1"
         run(cert_backend(ca_dir, out, now=NOW - 400 * DAY))
         key_fp = public_fp(out / "priv.key")
-        _, result = run(cert_backend(ca_dir, out))
+        result = run(cert_backend(ca_dir, out))[1]
         assert result["reason"] == "expired" and public_fp(out / "priv.key") == key_fp
 
     def test_ca_changed(self, tmp_path, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         key_fp = public_fp(out / "priv.key")
         new_ca = make_ca(tmp_path, name="new-ca")
         changed, result = run(cert_backend(new_ca, out))
@@ -413,26 +413,26 @@ class TestCertificate:
         load_cert(out / "envoy.crt")[0].verify_directly_issued_by(load_cert(new_ca / "root_ca.crt")[0])
 
     def test_same_subject_other_ca_is_detected_by_signature(self, tmp_path, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         twin = make_ca(tmp_path, name="twin")  # same CN as the first CA, other key
-        _, result = run(cert_backend(twin, out))
+        result = run(cert_backend(twin, out))[1]
         assert result["reason"] == "ca changed"
 
     def test_name_changed(self, ca_dir, issued):
-        out, _ = issued
-        _, result = run(cert_backend(ca_dir, out, name="envoy-one"))
+        out = issued[0]
+        result = run(cert_backend(ca_dir, out, name="envoy-one"))[1]
         assert result["reason"] == "name changed" and not result["key_regenerated"]
         assert load_cert(out / "envoy.crt")[0].subject.rfc4514_string() == "CN=envoy-one"
 
     def test_extra_san_changes_name(self, ca_dir, issued):
-        out, _ = issued
-        _, result = run(cert_backend(ca_dir, out, subject_alt_names=["DNS:envoy-1.example.org"]))
+        out = issued[0]
+        result = run(cert_backend(ca_dir, out, subject_alt_names=["DNS:envoy-1.example.org"]))[1]
         assert result["reason"] == "name changed"
         assert result["certificate"]["subject_alt_names"] == ["DNS:envoy-1", "DNS:envoy-1.example.org"]
         assert not run(cert_backend(ca_dir, out, subject_alt_names=["envoy-1.example.org"]))[0]
 
     def test_profile_changed(self, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         # Re-sign the same key and names without EKU (what `openssl ca` without -extensions produces).
         ca_key = serialization.load_pem_private_key((ca_dir / "root_ca.key").read_bytes(), PASS.encode())
         ca_cert = load_cert(ca_dir / "root_ca.crt")[0]
@@ -449,7 +449,7 @@ class TestCertificate:
             .sign(ca_key, hashes.SHA256())
         )
         (out / "envoy.crt").write_bytes(bare.public_bytes(serialization.Encoding.PEM))
-        _, result = run(cert_backend(ca_dir, out))
+        result = run(cert_backend(ca_dir, out))[1]
         assert result["reason"].startswith("profile changed") and not result["key_regenerated"]
         assert pki.profile_mismatch(load_cert(out / "envoy.crt")[0], "client") is None
 
@@ -458,18 +458,18 @@ class TestCertificate:
         [(pki.KeySpec("ec", curve="secp384r1"), "EC secp384r1"), (pki.KeySpec("rsa", 3072), "RSA 3072")],
     )
     def test_key_type_changed(self, ca_dir, issued, spec, expected):
-        out, _ = issued
+        out = issued[0]
         key_fp = public_fp(out / "priv.key")
-        _, result = run(cert_backend(ca_dir, out, key_spec=spec))
+        result = run(cert_backend(ca_dir, out, key_spec=spec))[1]
         assert result["reason"].startswith("key type changed") and result["key_regenerated"]
         assert public_fp(out / "priv.key") != key_fp
         assert result["certificate"]["public_key"] == expected
         assert not run(cert_backend(ca_dir, out, key_spec=spec))[0]
 
     def test_key_missing(self, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         (out / "priv.key").unlink()
-        _, result = run(cert_backend(ca_dir, out))
+        result = run(cert_backend(ca_dir, out))[1]
         assert result["reasons"] == ["key missing"] and result["certificate_regenerated"]
         assert pki.same_public_key(
             load_cert(out / "envoy.crt")[0].public_key(),
@@ -477,53 +477,53 @@ class TestCertificate:
         )
 
     def test_corrupt_key(self, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         (out / "priv.key").write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
-        _, result = run(cert_backend(ca_dir, out))
+        result = run(cert_backend(ca_dir, out))[1]
         assert result["reason"].startswith("key unreadable") and result["key_regenerated"]
 
     def test_encrypted_key_is_unreadable(self, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         key = serialization.load_pem_private_key((out / "priv.key").read_bytes(), None)
         (out / "priv.key").write_bytes(pki.serialize_key(key, "x"))
-        _, result = run(cert_backend(ca_dir, out))
+        result = run(cert_backend(ca_dir, out))[1]
         assert result["reason"].startswith("key unreadable") and "encrypted" in result["reason"]
 
     def test_certificate_missing(self, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         key_fp = public_fp(out / "priv.key")
         (out / "envoy.crt").unlink()
-        _, result = run(cert_backend(ca_dir, out))
+        result = run(cert_backend(ca_dir, out))[1]
         assert result["reasons"] == ["certificate missing"] and not result["key_regenerated"]
         assert public_fp(out / "priv.key") == key_fp
 
     def test_corrupt_certificate(self, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         (out / "envoy.crt").write_text("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n")
-        _, result = run(cert_backend(ca_dir, out))
+        result = run(cert_backend(ca_dir, out))[1]
         assert result["reason"] == "certificate unreadable" and not result["key_regenerated"]
 
     def test_mismatched_key_and_certificate(self, tmp_path, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         other = tmp_path / "other"
         run(cert_backend(ca_dir, other))
         os.replace(other / "priv.key", out / "priv.key")
         key_fp = public_fp(out / "priv.key")
-        _, result = run(cert_backend(ca_dir, out))
+        result = run(cert_backend(ca_dir, out))[1]
         assert result["reason"] == "certificate does not match key" and not result["key_regenerated"]
         assert public_fp(out / "priv.key") == key_fp
 
     def test_root_ca_file_rewritten_without_reissue(self, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         serial = load_cert(out / "envoy.crt")[0].serial_number
         (out / "root_ca.crt").unlink()
-        _, result = run(cert_backend(ca_dir, out))
+        result = run(cert_backend(ca_dir, out))[1]
         assert result["reasons"] == ["root CA file missing"] and not result["certificate_regenerated"]
         assert load_cert(out / "envoy.crt")[0].serial_number == serial
         assert (out / "root_ca.crt").read_bytes() == (ca_dir / "root_ca.crt").read_bytes()
 
     def test_modes_fixed(self, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         os.chmod(out / "priv.key", 0o644)
         os.chmod(out / "envoy.crt", 0o600)
         changed, result = run(cert_backend(ca_dir, out))
@@ -531,12 +531,12 @@ class TestCertificate:
         assert mode_of(out / "priv.key") == 0o600 and mode_of(out / "envoy.crt") == 0o644
 
     def test_force(self, ca_dir, issued):
-        out, _ = issued
-        _, result = run(cert_backend(ca_dir, out, force=True))
+        out = issued[0]
+        result = run(cert_backend(ca_dir, out, force=True))[1]
         assert result["reason"] == "forced" and not result["key_regenerated"]
 
     def test_check_mode_writes_nothing(self, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         snapshot = {p: (out / p).read_bytes() for p in os.listdir(out)}
         (out / "envoy.crt").unlink()
         backend = cert_backend(ca_dir, out, name="renamed", key_spec=pki.KeySpec("ec"))
@@ -549,7 +549,7 @@ class TestCertificate:
         assert backend.ca._key is None  # nothing signed
 
     def test_diff_shows_facts_never_keys(self, ca_dir, issued):
-        out, _ = issued
+        out = issued[0]
         backend = cert_backend(ca_dir, out, name="envoy-2")
         run(backend)
         diff = backend.diff()
@@ -593,7 +593,7 @@ class TestCertificate:
         out = tmp_path / "director"
         sans = ["IP:192.0.2.10", "DNS:director.fl.example.org", "director"]
         backend = cert_backend(ca_dir, out, name="director.fl.example.org", profile="server", subject_alt_names=sans)
-        _, result = run(backend)
+        result = run(backend)[1]
         cert = load_cert(out / "envoy.crt")[0]
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         assert san.get_values_for_type(x509.DNSName) == ["director.fl.example.org", "director"]
@@ -640,7 +640,7 @@ class TestCertificate:
         leaf.verify_directly_issued_by(inter)
         assert not run(cert_backend(inter_dir, out, chain_path=chain))[0]
         (out / "envoy.crt").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-        _, result = run(cert_backend(inter_dir, out, chain_path=chain))
+        result = run(cert_backend(inter_dir, out, chain_path=chain))[1]
         assert result["reasons"] == ["certificate chain updated"] and not result["certificate_regenerated"]
         assert len(load_cert(out / "envoy.crt")) == 2
 
@@ -667,5 +667,5 @@ class TestHelpers:
         assert os.listdir(tmp_path / "d") == ["f"]
 
     def test_random_serial(self):
-        serials = {pki.random_serial() for _ in range(100)}
+        serials = {pki.random_serial() for _i in range(100)}
         assert len(serials) == 100 and all(0 < s < 2**159 for s in serials)
