@@ -21,6 +21,7 @@ from .validation import check_immutable, validate
 
 GENERATED_SUFFIX = string.ascii_lowercase + string.digits
 # Metadata the server owns: client values are ignored on create and kept from the stored object on update.
+RETURNS_DELETED_OBJECT = ("pods", "services", "serviceaccounts")
 SERVER_METADATA = ("uid", "creationTimestamp", "generation", "deletionTimestamp", "selfLink")
 
 
@@ -125,8 +126,8 @@ class Api:
                 return _deleted_status(resource, existing)
             if resource is NAMESPACES:
                 return self._delete_namespace(existing)
-            self.store.remove(resource, namespace, name)
             self._collect_dependents(existing["metadata"]["uid"], namespace, propagation)
+            self.store.remove(resource, namespace, name)
             return _deleted_status(resource, existing)
 
     def delete_collection(
@@ -182,8 +183,8 @@ class Api:
                 metadata.pop(key, None)
         metadata["resourceVersion"] = old_meta["resourceVersion"]
         obj = self._scope_to_subresource(resource, existing, obj, options.subresource)
-        options.warnings += validate(resource, obj, options.field_validation, existing)
         check_immutable(resource, existing, obj)
+        options.warnings += validate(resource, obj, options.field_validation, existing)
         if resource.kind == "Deployment" and obj.get("spec") != existing.get("spec"):
             metadata["generation"] = old_meta.get("generation", 1) + 1
         if obj == existing or options.dry_run:
@@ -260,6 +261,10 @@ def _parse_json(raw: bytes) -> object:
 
 
 def _deleted_status(resource: Resource, obj: dict) -> dict:
+    """What DELETE answers: the object for kinds whose registry returns it, else a success Status."""
+    if resource.plural in RETURNS_DELETED_OBJECT:
+        obj["metadata"]["deletionTimestamp"] = now()
+        return obj
     details = {"name": obj["metadata"]["name"], "kind": resource.plural, "uid": obj["metadata"]["uid"]}
     if resource.group:
         details["group"] = resource.group

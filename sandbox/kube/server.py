@@ -92,6 +92,9 @@ def _group(name: str, versions: list[str]) -> dict:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # One buffered write per response and no Nagle delay: keep-alive clients otherwise wait ~40 ms.
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
     server: KubeHTTPServer
 
     def log_message(self, format: str, *args: object) -> None:
