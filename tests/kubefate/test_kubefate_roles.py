@@ -139,16 +139,21 @@ def test_roles_check_mode_before_install_changes_nothing(make_kf_site, kf):
     assert kf.clusters(site.envoys[0]) == [] and kf.jobs(site.envoys[0]) == []
 
 
-def test_health_failure_names_the_envoy_with_a_log_excerpt(make_kf_site, kf):
-    """The envoy's certificate CN differs from its name: the director (emulated) rejects it."""
-    site = make_kf_site(1, envoy_cluster_health_timeout=20)
+def test_envoy_that_crashes_fails_with_pod_state_and_log(make_kf_site, kf):
+    """The envoy's certificate CN differs from its name: the (emulated) envoy exits at start, the pod
+    crash-loops, KubeFATE's job never succeeds; the failure names the envoy, the job's states, the
+    container state and the envoy's own error line."""
     from k8s_roles_support import make_envoy_cert
 
+    site = make_kf_site(1, envoy_cluster_health_timeout=20)
     make_envoy_cert(site.pki_dir, site.ca, site.envoys[0], cn="someone-else")
+    kf.configure(job_time_limit=5.0)
     result = site.run(playbook=PLAYBOOK)
     assert result.rc != 0
-    assert f"{site.envoys[0]} (namespace openfl-{site.envoys[0]})" in result.output
-    assert "Last log lines:" in result.output
+    assert result.failed(site.envoys[0]) == 1
+    assert f"{site.envoys[0]}: KubeFATE job" in result.output
+    assert "CrashLoopBackOff" in result.output
+    assert "does not match shard name" in result.output
 
 
 @pytest.mark.skipif(not os.environ.get("OPENFL_SLOW_TESTS"), reason="timing test; set OPENFL_SLOW_TESTS=1")
