@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import fcntl
 import os
 import secrets
 import stat
@@ -594,12 +595,33 @@ class CABackend:
 
     def write(self) -> None:
         if self.new_cert is not None:
-            # Key first: a crash between the two writes leaves "key without cert", which set_existing reports.
-            write_atomic(self.private_key_path, serialize_key(self.new_key, self.passphrase), KEY_MODE)
-            write_atomic(self.certificate_path, cert_pem([self.new_cert]), CERT_MODE)
+            self._write_new_ca()
             return
         for path in self.mode_fixes:
             os.chmod(path, KEY_MODE)
+
+    def _write_new_ca(self) -> None:
+        """Write a new CA under an exclusive lock, and only if no other run created one meanwhile.
+
+        Two playbook runs creating the CA at once would otherwise leave one run's key next to the
+        other's certificate.
+        """
+        directory = os.path.dirname(os.path.abspath(self.private_key_path))
+        ensure_dir(directory)
+        lock_path = os.path.join(directory, ".ca.lock")
+        with open(lock_path, "a", encoding="ascii") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if os.path.exists(self.private_key_path) or os.path.exists(self.certificate_path):
+                    raise PKIError(
+                        f"another run created the CA at {self.certificate_path} meanwhile; nothing was written. "
+                        "Run again to use it."
+                    )
+                # Key first: a crash between the two writes leaves "key without cert", which set_existing reports.
+                write_atomic(self.private_key_path, serialize_key(self.new_key, self.passphrase), KEY_MODE)
+                write_atomic(self.certificate_path, cert_pem([self.new_cert]), CERT_MODE)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def predicted_facts(self) -> dict[str, Any]:
         subject = name_attributes(self.common_name, self.organization_name).rfc4514_string()

@@ -20,6 +20,8 @@ description:
     the other is an error too (it never creates a new CA over half of an old one).'
   - An existing CA whose subject or key type differs from the options is kept as is, with a warning.
   - A CA key readable by group or others gets mode C(0600) (reported as a change); a C(0400) key is kept.
+  - A new CA is written under an exclusive lock (C(.ca.lock) next to the key) and only if no other run created one
+    meanwhile, so concurrent runs never pair one run's key with another's certificate.
   - Never returns key material or the passphrase.
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)

@@ -299,6 +299,18 @@ class TestCA:
         os.chmod(ca_dir / "root_ca.key", 0o400)  # the manual procedure's chmod 400 is fine
         assert not run(ca_backend(ca_dir))[0]
 
+    def test_concurrent_creation_never_mixes_key_and_certificate(self, tmp_path):
+        first = ca_backend(tmp_path / "ca", key_spec=pki.KeySpec("ec"))
+        second = ca_backend(tmp_path / "ca", key_spec=pki.KeySpec("ec"))
+        for backend in (first, second):  # both decide "created" before either writes
+            backend.set_existing()
+            assert backend.needs_regeneration()
+            backend.generate()
+        first.write()
+        with pytest.raises(pki.PKIError, match="another run created the CA"):
+            second.write()
+        assert not run(ca_backend(tmp_path / "ca"))[0]  # key and certificate are the first run's pair
+
     def test_never_returns_secrets(self, ca_dir):
         backend = ca_backend(ca_dir)
         result = run(backend)[1]
