@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import select
+import socket
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -258,6 +260,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        self.wfile.flush()
         try:
             for obj in initial:
                 self._chunk({"type": "ADDED", "object": obj})
@@ -268,7 +271,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _stream(self, resource: Resource, revision: int, deadline: float, wanted: object) -> None:
         store = self.server.api.store
-        while time.monotonic() < deadline and not store.closed:
+        while time.monotonic() < deadline and not store.closed and not self._client_gone():
             with store.lock:
                 events = store.events_after(revision, resource.key) or []
                 if not events:
@@ -278,6 +281,11 @@ class Handler(BaseHTTPRequestHandler):
                 revision = event.revision
                 if wanted(event.obj):  # type: ignore[operator]
                     self._chunk({"type": event.type, "object": event.obj})
+
+    def _client_gone(self) -> bool:
+        """True once the watching client closed its connection (readable with nothing to read)."""
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
 
     def _chunk(self, event: dict) -> None:
         data = json.dumps(event).encode() + b"\n"

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .resources import RESOURCES, Resource
 
 HISTORY = 20000
+T = TypeVar("T")
+
+
+def clone(value: T) -> T:
+    """A deep copy of JSON-shaped data; several times faster than copy.deepcopy, which dominated profiles."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}  # type: ignore[return-value]
+    if isinstance(value, list):
+        return [clone(v) for v in value]  # type: ignore[return-value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -27,7 +37,8 @@ class Store:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
-        self._objects: dict[str, dict[tuple[str, str], dict]] = {r.key: {} for r in RESOURCES}
+        # resource key -> namespace ("" for cluster-scoped) -> name -> object; stored objects are never mutated.
+        self._objects: dict[str, dict[str, dict[str, dict]]] = {r.key: {} for r in RESOURCES}
         self._revision = 0
         self._history: deque[WatchEvent] = deque(maxlen=HISTORY)
         self._listeners: list[Callable[[Resource, str], None]] = []
@@ -43,43 +54,50 @@ class Store:
 
     def get(self, resource: Resource, namespace: str, name: str) -> dict | None:
         with self.lock:
-            obj = self._objects[resource.key].get((namespace, name))
-            return copy.deepcopy(obj) if obj is not None else None
+            obj = self._objects[resource.key].get(namespace, {}).get(name)
+            return clone(obj) if obj is not None else None
 
     def list(self, resource: Resource, namespace: str | None = None) -> list[dict]:
         with self.lock:
-            items = self._objects[resource.key]
-            return [
-                copy.deepcopy(obj) for (ns, _), obj in sorted(items.items()) if namespace is None or ns == namespace
-            ]
+            by_namespace = self._objects[resource.key]
+            namespaces = sorted(by_namespace) if namespace is None else [namespace]
+            found = []
+            for ns in namespaces:
+                objects = by_namespace.get(ns, {})
+                found.extend(clone(objects[name]) for name in sorted(objects))
+            return found
 
     def put(self, resource: Resource, obj: dict, notify: bool = True) -> dict:
-        """Store `obj` (a new resourceVersion is stamped on it); return a copy of what was stored."""
+        """Store a copy of `obj`, stamping a new resourceVersion on both; return `obj`."""
         with self.lock:
-            key = (obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
-            event = "MODIFIED" if key in self._objects[resource.key] else "ADDED"
+            namespace, name = obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+            objects = self._objects[resource.key].setdefault(namespace, {})
+            event = "MODIFIED" if name in objects else "ADDED"
             self._revision += 1
             obj["metadata"]["resourceVersion"] = str(self._revision)
-            self._objects[resource.key][key] = copy.deepcopy(obj)
-            self._record(event, resource, obj, key[0], notify)
-            return copy.deepcopy(obj)
+            stored = objects[name] = clone(obj)
+            self._record(event, resource, stored, namespace, notify)
+            return obj
 
     def remove(self, resource: Resource, namespace: str, name: str, notify: bool = True) -> dict | None:
         with self.lock:
-            obj = self._objects[resource.key].pop((namespace, name), None)
+            objects = self._objects[resource.key].get(namespace, {})
+            obj = objects.pop(name, None)
+            if not objects:
+                self._objects[resource.key].pop(namespace, None)
             if obj is not None:
                 self._revision += 1
                 obj["metadata"]["resourceVersion"] = str(self._revision)
                 self._record("DELETED", resource, obj, namespace, notify)
-            return obj
+            return clone(obj) if obj is not None else None
 
     def clear(self) -> None:
         with self.lock:
-            for items in self._objects.values():
-                items.clear()
+            for by_namespace in self._objects.values():
+                by_namespace.clear()
 
     def _record(self, event: str, resource: Resource, obj: dict, namespace: str, notify: bool) -> None:
-        self._history.append(WatchEvent(self._revision, event, resource.key, copy.deepcopy(obj)))
+        self._history.append(WatchEvent(self._revision, event, resource.key, obj))
         self.changed.notify_all()
         if notify:
             for listener in self._listeners:

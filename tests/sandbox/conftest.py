@@ -135,6 +135,12 @@ def pki() -> Pki:
     return Pki()
 
 
+@pytest.fixture(scope="session")
+def foreign_pki() -> Pki:
+    """A second, unrelated CA (a director that does not trust `pki`)."""
+    return Pki()
+
+
 def secret_data(files: dict[str, bytes]) -> dict[str, str]:
     return {k: base64.b64encode(v).decode() for k, v in files.items()}
 

@@ -116,14 +116,13 @@ def test_envoy_with_a_bad_certificate_crash_loops(
     apps: client.AppsV1Api,
     namespace: str,
     pki,
+    foreign_pki,
     envoy_objects,
     envoy_deployment,
     make_files,
     expected,
 ) -> None:
-    from tests.sandbox.conftest import Pki
-
-    envoy_objects(make_files(pki, Pki()))
+    envoy_objects(make_files(pki, foreign_pki))
     apps.create_namespaced_deployment(namespace, envoy_deployment("envoy-1"))
     pod = only_pod(core, namespace)
     assert waiting_reason(pod) == "CrashLoopBackOff"
