@@ -692,6 +692,10 @@ class KubefateService:
                     and job.get("cluster_id") == cluster.get("uuid")
                 ):
                     return job
+            now = self.find_cluster(args["name"], args["namespace"])
+            desired = json.loads(base64.b64decode(args["data"]))
+            if now is not None and not self.spec_differs(now, desired, args["chart_name"], args["chart_version"]):
+                return self.latest_job(now, args["name"], args["namespace"]) or {}
 
     def delete_cluster(self, cluster: dict[str, Any]) -> dict[str, Any]:
         """DELETE /v1/cluster/{uuid}; returns the Job. ``record not found`` after a lost answer

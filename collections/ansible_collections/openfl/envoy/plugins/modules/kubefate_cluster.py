@@ -232,6 +232,18 @@ def main() -> None:
     try:
         cluster = service.find_cluster(name, namespace)
         result["cluster"] = cluster_summary(cluster)
+        if cluster is not None and cluster.get("status") == "Deleting":
+            # A delete job is running: absent is on its way; present must wait for it to finish.
+            job = service.latest_job(cluster, name, namespace)
+            result["job"] = job_summary(job)
+            result["job_uuid"] = (job or {}).get("uuid")
+            if params["state"] == "present":
+                module.fail_json(
+                    msg=f"{name} (namespace {namespace}): KubeFATE is deleting this cluster (job {result['job_uuid']});"
+                    " re-run once that job ended",
+                    **result,
+                )
+            cluster = None
         if params["state"] == "present":
             if cluster is None:
                 result["action"] = "install"
@@ -245,7 +257,9 @@ def main() -> None:
 
         job = None
         if result["action"] == "none":
-            if cluster is not None:  # hand the latest job to a later wait (an install may still run)
+            if result["job_uuid"]:  # the running delete job
+                job = {"uuid": result["job_uuid"], **(result["job"] or {})}
+            elif cluster is not None:  # hand the latest job to a later wait (an install may still run)
                 job = service.latest_job(cluster, name, namespace)
         elif not module.check_mode:
             if result["action"] == "install":
