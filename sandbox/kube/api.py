@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import secrets
 import string
@@ -13,15 +12,16 @@ from datetime import UTC, datetime
 import yaml
 
 from . import patch as patches
-from .errors import ApiError, already_exists, bad_request, conflict, not_found, unsupported_media_type
+from .errors import already_exists, bad_request, conflict, not_found, unsupported_media_type
 from .resources import NAMESPACES, RESOURCES, Resource
 from .selectors import field_predicate, label_predicate
-from .store import Store
+from .store import Store, clone
 from .validation import check_immutable, validate
 
 GENERATED_SUFFIX = string.ascii_lowercase + string.digits
-# Metadata the server owns: client values are ignored on create and kept from the stored object on update.
+# Kinds whose DELETE answers with the object (as the typed clients expect); the others answer a Status.
 RETURNS_DELETED_OBJECT = ("pods", "services", "serviceaccounts")
+# Metadata the server owns: client values are ignored on create and kept from the stored object on update.
 SERVER_METADATA = ("uid", "creationTimestamp", "generation", "deletionTimestamp", "selfLink")
 
 
@@ -117,6 +117,8 @@ class Api:
                 patched = patches.strategic_merge(existing, document)
             else:
                 raise unsupported_media_type(kind)
+            if not isinstance(patched, dict) or not isinstance(patched.get("metadata"), dict):
+                raise bad_request("the patch removed or replaced the object's metadata")
             return self._update(resource, _typed(resource, existing), patched, options)
 
     def delete(self, resource: Resource, namespace: str, name: str, propagation: str, dry_run: bool) -> dict:
@@ -143,7 +145,7 @@ class Api:
     def _prepare_body(self, resource: Resource, namespace: str, body: object) -> dict:
         if not isinstance(body, dict):
             raise bad_request(f"Object '{resource.kind}' is missing in '{json.dumps(body)}'")
-        obj = copy.deepcopy(body)
+        obj = clone(body)
         if obj.setdefault("kind", resource.kind) != resource.kind:
             raise bad_request(f'{obj["kind"]} in version "{resource.version}" cannot be handled as a {resource.kind}')
         if obj.setdefault("apiVersion", resource.api_version) != resource.api_version:
@@ -165,12 +167,8 @@ class Api:
         return obj
 
     def _require_namespace(self, namespace: str) -> None:
-        ns = self.store.get(NAMESPACES, "", namespace)
-        if ns is None:
+        if self.store.get(NAMESPACES, "", namespace) is None:
             raise not_found(NAMESPACES, namespace)
-        if ns.get("status", {}).get("phase") == "Terminating":
-            message = f"unable to create new content in namespace {namespace} because it is being terminated"
-            raise ApiError(403, "Forbidden", message, {"name": namespace, "kind": "namespaces"})
 
     def _update(self, resource: Resource, existing: dict, obj: dict, options: Options) -> dict:
         metadata, old_meta = obj["metadata"], existing["metadata"]
@@ -195,11 +193,11 @@ class Api:
     def _scope_to_subresource(resource: Resource, existing: dict, obj: dict, subresource: str) -> dict:
         """Writes to the main resource keep the stored status; writes to /status change only status."""
         if subresource == "status":
-            merged = copy.deepcopy(existing)
+            merged = clone(existing)
             merged["status"] = obj.get("status")
             return merged
         if resource.has_status:
-            obj["status"] = copy.deepcopy(existing.get("status"))
+            obj["status"] = clone(existing.get("status"))
             if obj["status"] is None:
                 obj.pop("status")
         return obj

@@ -65,7 +65,11 @@ class Kubelet:
     def _tick_loop(self) -> None:
         while not self._stop.wait(self.restart_interval):
             with self.store.lock:
-                namespaces = {p["metadata"]["namespace"] for p in self.store.list(PODS) if self._is_crashing(p)}
+                pods = self.store.list(PODS)
+                live = {p["metadata"]["uid"] for p in pods}
+                for uid in [u for u in self.runtimes if u not in live]:
+                    del self.runtimes[uid]  # pods removed with their namespace
+                namespaces = {p["metadata"]["namespace"] for p in pods if self._is_crashing(p)}
                 for namespace in namespaces:
                     self.reconcile(namespace, restart=True)
 
@@ -257,7 +261,7 @@ class Kubelet:
         name = runtime.events.get((reason, message))
         event = self.store.get(EVENTS, meta["namespace"], name) if name else None
         if event is not None:
-            if reason == "FailedMount" or reason == "BackOff":
+            if reason in ("FailedMount", "BackOff"):
                 event.update(count=event.get("count", 1) + 1, lastTimestamp=now())
                 self.store.put(EVENTS, event, notify=False)
             return

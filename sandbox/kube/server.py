@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import select
 import socket
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from . import openapi, protobuf, tables
 from .api import Api, Options
-from .errors import ApiError, bad_request, method_not_allowed, path_not_found, unauthorized, unsupported_media_type
+from .errors import (
+    ApiError,
+    bad_request,
+    gone,
+    method_not_allowed,
+    path_not_found,
+    unauthorized,
+    unsupported_media_type,
+)
 from .kubelet import Kubelet
 from .resources import BY_PATH, PODS, Resource, group_versions, resource_list
 from .selectors import field_predicate, label_predicate
@@ -32,14 +43,14 @@ MAX_BODY = 3 * 1024 * 1024
 DEFAULT_WATCH_SECONDS = 1800
 
 
+@dataclass(frozen=True)
 class Target:
     """A parsed resource URL."""
 
-    def __init__(self, resource: Resource, namespace: str, name: str, subresource: str) -> None:
-        self.resource = resource
-        self.namespace = namespace
-        self.name = name
-        self.subresource = subresource
+    resource: Resource
+    namespace: str
+    name: str
+    subresource: str
 
 
 def parse_target(path: str) -> Target | None:
@@ -129,6 +140,8 @@ class Handler(BaseHTTPRequestHandler):
             self._route(method, path, body)
         except ApiError as error:
             self._send_json(error.code, error.status())
+        except Exception as error:  # a bug in the test double: answer like an API server would
+            self._send_json(500, ApiError(500, "InternalError", f"Internal error occurred: {error!r}").status())
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -140,7 +153,7 @@ class Handler(BaseHTTPRequestHandler):
             # client-go loads user credentials only for TLS servers, so kubectl never sends the token
             # to an http:// server; admit it token-less. A wrong token is still refused.
             return True
-        return header == f"Bearer {self.server.token}"
+        return hmac.compare_digest((header or "").encode(), f"Bearer {self.server.token}".encode())
 
     def _route(self, method: str, path: str, body: bytes) -> None:
         if path in ("/healthz", "/livez", "/readyz"):
@@ -255,7 +268,7 @@ class Handler(BaseHTTPRequestHandler):
             )
             revision = int(since) if since.isdigit() and since != "0" else store.revision
             if store.events_after(revision, resource.key) is None:
-                raise ApiError(410, "Expired", f"too old resource version: {since} ({store.revision})")
+                raise gone(f"too old resource version: {since} ({store.revision})")
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -269,7 +282,7 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def _stream(self, resource: Resource, revision: int, deadline: float, wanted: object) -> None:
+    def _stream(self, resource: Resource, revision: int, deadline: float, wanted: Callable[[dict], bool]) -> None:
         store = self.server.api.store
         while time.monotonic() < deadline and not store.closed and not self._client_gone():
             with store.lock:
@@ -279,7 +292,7 @@ class Handler(BaseHTTPRequestHandler):
                     continue
             for event in events:
                 revision = event.revision
-                if wanted(event.obj):  # type: ignore[operator]
+                if wanted(event.obj):
                     self._chunk({"type": event.type, "object": event.obj})
 
     def _client_gone(self) -> bool:
