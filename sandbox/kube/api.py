@@ -13,11 +13,13 @@ import yaml
 
 from . import patch as patches
 from .errors import already_exists, bad_request, conflict, not_found, unsupported_media_type
-from .resources import NAMESPACES, RESOURCES, Resource
+from .resources import CONFIGMAPS, NAMESPACES, RESOURCES, SERVICEACCOUNTS, Resource
 from .selectors import field_predicate, label_predicate
 from .store import Store, clone
 from .validation import check_immutable, validate
 
+# The test double has no cluster CA; the ConfigMap exists because clients may look for it.
+ROOT_CA_PLACEHOLDER = "# sandbox test double: no cluster CA\n"
 GENERATED_SUFFIX = string.ascii_lowercase + string.digits
 # Kinds whose DELETE answers with the object (as the typed clients expect); the others answer a Status.
 RETURNS_DELETED_OBJECT = ("pods", "services", "serviceaccounts")
@@ -85,7 +87,20 @@ class Api:
                 metadata["generation"] = 1
             if options.dry_run:
                 return _typed(resource, obj)
-            return _typed(resource, self.store.put(resource, obj))
+            stored = self.store.put(resource, obj)
+            if resource is NAMESPACES:
+                self._populate_namespace(metadata["name"])
+            return _typed(resource, stored)
+
+    def _populate_namespace(self, namespace: str) -> None:
+        """What a cluster's controllers add to every new namespace: ServiceAccount `default` and `kube-root-ca.crt`."""
+        for resource, body in (
+            (SERVICEACCOUNTS, {"metadata": {"name": "default"}}),
+            (CONFIGMAPS, {"metadata": {"name": "kube-root-ca.crt"}, "data": {"ca.crt": ROOT_CA_PLACEHOLDER}}),
+        ):
+            obj = {"apiVersion": "v1", "kind": resource.kind, **body}
+            obj["metadata"].update(namespace=namespace, uid=str(uuid.uuid4()), creationTimestamp=now())
+            self.store.put(resource, obj)
 
     def replace(self, resource: Resource, namespace: str, name: str, body: object, options: Options) -> dict:
         obj = self._prepare_body(resource, namespace, body)

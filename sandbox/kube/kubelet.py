@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from . import envoy
 from .api import now
-from .resources import CONFIGMAPS, DEPLOYMENTS, EVENTS, PODS, SECRETS, Resource
+from .resources import CONFIGMAPS, DEPLOYMENTS, EVENTS, PODS, SECRETS, SERVICEACCOUNTS, Resource
 from .store import Store
 
 NODE = "sandbox-node"
@@ -44,6 +44,7 @@ class Kubelet:
         self.store = store
         self.restart_interval = restart_interval
         self.runtimes: dict[str, Runtime] = {}
+        self.create_failures: dict[str, str] = {}  # Deployment uid -> why its pods cannot be created
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._tick_loop, name="kubelet", daemon=True)
         store.subscribe(self._on_change)
@@ -59,7 +60,7 @@ class Kubelet:
         return list(runtime.log) if runtime else []
 
     def _on_change(self, resource: Resource, namespace: str) -> None:
-        if resource in (DEPLOYMENTS, PODS, SECRETS, CONFIGMAPS) and namespace:
+        if resource in (DEPLOYMENTS, PODS, SECRETS, CONFIGMAPS, SERVICEACCOUNTS) and namespace:
             self.reconcile(namespace)
 
     def _tick_loop(self) -> None:
@@ -110,8 +111,24 @@ class Kubelet:
         wanted = deployment["spec"].get("replicas", 1)
         for pod in keep[wanted:]:
             self._remove_pod(pod)
+        refusal = self._admission_refusal(deployment, current_hash)
+        if refusal:
+            self.create_failures[deployment["metadata"]["uid"]] = refusal
+            return
+        self.create_failures.pop(deployment["metadata"]["uid"], None)
         for _ in range(wanted - len(keep)):
             self._create_pod(deployment, current_hash)
+
+    def _admission_refusal(self, deployment: dict, template_hash: str) -> str:
+        """Why the API would refuse the Deployment's pods (a missing ServiceAccount), or ""."""
+        meta = deployment["metadata"]
+        account = deployment["spec"]["template"].get("spec", {}).get("serviceAccountName") or "default"
+        if self.store.get(SERVICEACCOUNTS, meta["namespace"], account) is not None:
+            return ""
+        return (
+            f'pods "{meta["name"]}-{template_hash}-" is forbidden: error looking up service account '
+            f'{meta["namespace"]}/{account}: serviceaccount "{account}" not found'
+        )
 
     def _remove_pod(self, pod: dict) -> None:
         self.store.remove(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"], notify=False)
@@ -198,6 +215,11 @@ class Kubelet:
                 progress_text,
             ),
         ]
+        failure = self.create_failures.get(deployment["metadata"]["uid"])
+        if failure:
+            status["conditions"].append(
+                _condition(old.get("ReplicaFailure"), "ReplicaFailure", True, "FailedCreate", failure)
+            )
         return status
 
     # Kubelet --------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ EVENTS = BY_PATH[("", "v1", "events")]
 DEPLOYMENTS = BY_PATH[("apps", "v1", "deployments")]
 SECRETS = BY_PATH[("", "v1", "secrets")]
 CONFIGMAPS = BY_PATH[("", "v1", "configmaps")]
+SERVICEACCOUNTS = BY_PATH[("", "v1", "serviceaccounts")]
 
 
 def group_versions() -> dict[str, list[str]]:

@@ -101,6 +101,6 @@ def test_kubernetes_core_modules_against_the_sandbox(sandbox: Sandbox, namespace
         "checked": True,
         "applied": [True, False],
         "ready": 1,
-        "info": ["c"],
+        "info": ["c", "kube-root-ca.crt"],
         "removed": True,
     }

@@ -204,3 +204,18 @@ def test_deleting_the_pod_makes_the_deployment_replace_it(
     first = only_pod(core, namespace).metadata.name
     core.delete_namespaced_pod(first, namespace)
     assert only_pod(core, namespace).metadata.name != first
+
+
+def test_missing_service_account_means_no_pod_and_a_replica_failure(
+    core: client.CoreV1Api, apps: client.AppsV1Api, namespace: str, pki, envoy_objects, envoy_deployment
+) -> None:
+    envoy_objects(pki.envoy_files("envoy-1"))
+    body = envoy_deployment("envoy-1")
+    body["spec"]["template"]["spec"]["serviceAccountName"] = "envoy-sa"
+    apps.create_namespaced_deployment(namespace, body)
+    assert core.list_namespaced_pod(namespace).items == []
+    conditions = {c.type: c for c in apps.read_namespaced_deployment("envoy", namespace).status.conditions}
+    assert conditions["ReplicaFailure"].reason == "FailedCreate"
+    assert 'serviceaccount "envoy-sa" not found' in conditions["ReplicaFailure"].message
+    core.create_namespaced_service_account(namespace, {"metadata": {"name": "envoy-sa"}})
+    assert available(apps, namespace)

@@ -227,10 +227,10 @@ def test_dry_run_all_validates_but_stores_nothing(core: client.CoreV1Api, namesp
 def test_label_selectors_equality_and_set_based(core: client.CoreV1Api, namespace: str) -> None:
     for name, tier in (("a", "web"), ("b", "db"), ("c", None)):
         labels = {"tier": tier} if tier else {}
-        core.create_namespaced_config_map(namespace, {"metadata": {"name": name, "labels": labels}})
+        core.create_namespaced_secret(namespace, {"metadata": {"name": name, "labels": labels}})
 
     def names(selector: str) -> list[str]:
-        return [i.metadata.name for i in core.list_namespaced_config_map(namespace, label_selector=selector).items]
+        return [i.metadata.name for i in core.list_namespaced_secret(namespace, label_selector=selector).items]
 
     assert names("tier=web") == ["a"]
     assert names("tier!=web") == ["b", "c"]
@@ -238,6 +238,11 @@ def test_label_selectors_equality_and_set_based(core: client.CoreV1Api, namespac
     assert names("tier notin (web)") == ["b", "c"]
     assert names("tier") == ["a", "b"]
     assert names("!tier") == ["c"]
+
+
+def test_new_namespace_has_the_default_service_account_and_root_ca(core: client.CoreV1Api, namespace: str) -> None:
+    assert [a.metadata.name for a in core.list_namespaced_service_account(namespace).items] == ["default"]
+    assert [c.metadata.name for c in core.list_namespaced_config_map(namespace).items] == ["kube-root-ca.crt"]
 
 
 def test_field_selector_metadata_name(core: client.CoreV1Api, namespace: str) -> None:
