@@ -131,6 +131,10 @@ def test_removed_file_is_removed_from_the_configmap(make_site, cluster):
 
     (site.python_dir(envoy) / "extra_helper.py").unlink()
     (site.python_dir(envoy) / "requirements.txt").write_text("numpy==2.0.0\n")
+    preview = site.run("--check", "--diff")
+    assert_ok(preview, site.envoys)
+    assert preview.changed(envoy) == 1
+    assert "extra_helper.py" in cluster.configmap(site.namespace(envoy)).data  # check mode changed nothing
     run = site.run("--diff")
     assert_ok(run, site.envoys)
     assert run.changed(envoy) == 1
