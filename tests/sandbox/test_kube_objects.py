@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from kubernetes import client
+from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from sandbox.core import Site
@@ -295,3 +295,13 @@ def test_selector_is_immutable(apps: client.AppsV1Api, namespace: str) -> None:
     patch = {"spec": {"selector": {"matchLabels": {"app": "web", "x": "y"}}}}
     code, status = error_of(apps.patch_namespaced_deployment, "web", namespace, patch)
     assert code == 422 and "field is immutable" in status["message"]
+
+
+def test_watch_streams_changes_after_a_resource_version(core: client.CoreV1Api, namespace: str) -> None:
+    start = core.list_namespaced_config_map(namespace).metadata.resource_version
+    core.create_namespaced_config_map(namespace, {"metadata": {"name": "w"}, "data": {"a": "1"}})
+    core.patch_namespaced_config_map("w", namespace, {"data": {"a": "2"}})
+    core.delete_namespaced_config_map("w", namespace)
+    stream = watch.Watch().stream(core.list_namespaced_config_map, namespace, resource_version=start, timeout_seconds=1)
+    events = [(e["type"], e["object"].metadata.name) for e in stream]
+    assert events == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")]
