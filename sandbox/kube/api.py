@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import yaml
 
 from . import patch as patches
-from .errors import already_exists, bad_request, conflict, not_found, unsupported_media_type
+from .errors import ApiError, Cause, already_exists, bad_request, conflict, not_found, unsupported_media_type
 from .resources import CONFIGMAPS, NAMESPACES, RESOURCES, SERVICEACCOUNTS, Resource
 from .selectors import field_predicate, label_predicate
 from .store import Store, clone
@@ -38,7 +38,9 @@ class Options:
     dry_run: bool = False
     field_validation: str = "Warn"
     subresource: str = ""
+    field_manager: str = ""
     warnings: list[str] = field(default_factory=list)
+    created: bool = False  # set when a write created the object (server-side apply)
 
 
 class Api:
@@ -227,8 +229,12 @@ class Api:
             raise bad_request(f"error decoding YAML: {error}") from None
         if not isinstance(document, dict):
             raise bad_request("apply patch must be an object")
+        if not options.field_manager:
+            cause = Cause.required("fieldManager", "is required for apply patch")
+            raise ApiError(422, "Invalid", f'PatchOptions.meta.k8s.io "" is invalid: {cause.text()}')
         document.setdefault("metadata", {}).setdefault("name", name)
         if existing is None:
+            options.created = True
             return self.create(resource, namespace, document, options)
         return self._update(resource, _typed(resource, existing), patches.strategic_merge(existing, document), options)
 

@@ -182,6 +182,7 @@ class Handler(BaseHTTPRequestHandler):
             dry_run=self.query.get("dryRun") == "All",
             field_validation=self.query.get("fieldValidation") or "Warn",
             subresource=target.subresource,
+            field_manager=self.query.get("fieldManager") or "",
             warnings=self.warnings,
         )
         if method == "GET" and not name:
@@ -202,7 +203,7 @@ class Handler(BaseHTTPRequestHandler):
         elif method == "PATCH" and name:
             content_type = self.headers.get("Content-Type", "")
             patched = api.patch(resource, namespace, name, body, content_type, options)
-            self._send_object(200, resource, patched)
+            self._send_object(201 if options.created else 200, resource, patched)
         elif method == "DELETE" and name:
             delete_options = _json(body) if body else {}
             propagation = (

@@ -132,9 +132,15 @@ def test_server_side_apply_creates_then_merges(site: Site, namespace: str) -> No
     path = f"/api/v1/namespaces/{namespace}/configmaps/applied"
     manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  a: '1'\n"
     code, created = patch(site, path, manifest, "application/apply-patch+yaml", "?fieldManager=test")
-    assert code in (200, 201)
+    assert code == 201
     assert created["data"] == {"a": "1"}
     _, merged = patch(
         site, path, manifest.replace("a: '1'", "b: '2'"), "application/apply-patch+yaml", "?fieldManager=test"
     )
     assert merged["data"] == {"a": "1", "b": "2"}
+
+
+def test_server_side_apply_without_field_manager_is_422(site: Site, namespace: str) -> None:
+    path = f"/api/v1/namespaces/{namespace}/configmaps/applied"
+    code, status = patch(site, path, "metadata:\n  name: applied\n", "application/apply-patch+yaml")
+    assert code == 422 and "fieldManager: Required value" in status["message"]
