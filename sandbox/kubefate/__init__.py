@@ -1,0 +1,75 @@
+"""KubeFATE test double: an in-memory KubeFATE v1.4.5 service on 127.0.0.1 (reference/kubefate-api.md).
+
+It is not KubeFATE. It reproduces what clients observe (routes, redirects, auth, envelopes,
+texts, job progression) and installs charts on the Kubernetes API test double with Helm's own
+template engine. Use it for tests and demos only.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from .auth import TokenIssuer
+from .kube import KubeClient
+from .server import FaultInjector, KubeFateHTTPServer, Service
+from .service import Handlers, Knobs, State
+from .workers import Workers
+
+__all__ = ["KubeFateServer"]
+
+
+class KubeFateServer:
+    """One emulated KubeFATE service: `start()` serves it in threads; `url` reaches it."""
+
+    def __init__(
+        self,
+        kube_url: str,
+        kube_token: str,
+        username: str,
+        password: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        job_latency: float = 0.0,
+        token_ttl: float = 1800.0,
+        fault_rate: float = 0.0,
+        job_time_limit: float = 60.0,
+    ) -> None:
+        self.kube = KubeClient(kube_url, kube_token)
+        self.state = State(self.kube, username, password, Knobs())
+        self.workers = Workers(self.state)
+        self.faults = FaultInjector()
+        handlers = Handlers(self.state, self.workers.start)
+        self.service = Service(self.state, handlers, TokenIssuer(), self.faults, username)
+        self.configure(
+            job_latency=job_latency, token_ttl=token_ttl, fault_rate=fault_rate, job_time_limit=job_time_limit
+        )
+        self._http = KubeFateHTTPServer((host, port), self.service)
+        self._thread = threading.Thread(target=self._http.serve_forever, name="kubefate-api", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._http.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def configure(self, **knobs: Any) -> None:
+        """Set test knobs: job_latency, token_ttl, fault_rate, job_time_limit (seconds / share)."""
+        self.service.configure(**knobs)
+
+    def restart(self) -> None:
+        """A simulated service restart: new signing key, so every issued token is invalid."""
+        self.service.sandbox("sandbox_restart", b"")
+
+    def reset(self) -> None:
+        """Forget every chart, cluster and job (Kubernetes objects are left alone)."""
+        self.state.reset()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.workers.stop()
+        if self._thread.is_alive():
+            self._http.shutdown()
+        self._http.server_close()
+        self.kube.close()
