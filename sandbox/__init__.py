@@ -6,6 +6,18 @@ be exercised end to end by tests, molecule and `make demo`. See sandbox/README.m
 
 from __future__ import annotations
 
-from .core import Sandbox, Site
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .core import Sandbox, Site
 
 __all__ = ["Sandbox", "Site"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the emulators on first use, so that `python -m sandbox status|down` starts fast."""
+    if name in __all__:
+        from . import core
+
+        return getattr(core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

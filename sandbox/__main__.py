@@ -15,8 +15,6 @@ from pathlib import Path
 
 import yaml
 
-from .core import Sandbox, write_private
-
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
@@ -145,6 +143,9 @@ def status(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     """Foreground: start the sandbox, record the pid last (it signals readiness), stop on SIGTERM/SIGINT."""
+    # Imported here so that `up`, `down` and `status` stay light: only the server process needs them.
+    from .core import Sandbox, write_private
+
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -12,6 +12,7 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from sandbox.core import Site
+from sandbox.kube import KubeServer
 
 
 def error_of(call: object, *args: object, **kwargs: object) -> tuple[int, dict]:
@@ -171,11 +172,15 @@ def test_secret_data_that_is_not_base64_is_400_bad_request(core: client.CoreV1Ap
 
 def raw(site: Site, method: str, path: str, body: object, query: str = "") -> tuple[int, dict, dict[str, str]]:
     """A plain HTTP call, for what typed clients refuse to send."""
+    return raw_to(site.kube_url, site.kube_token, method, path + query, body)
+
+
+def raw_to(url: str, token: str, method: str, path: str, body: object) -> tuple[int, dict, dict[str, str]]:
     request = urllib.request.Request(
-        f"{site.kube_url}{path}{query}",
+        f"{url}{path}",
         data=json.dumps(body).encode(),
         method=method,
-        headers={"Authorization": f"Bearer {site.kube_token}", "Content-Type": "application/json"},
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
@@ -305,3 +310,18 @@ def test_watch_streams_changes_after_a_resource_version(core: client.CoreV1Api, 
     stream = watch.Watch().stream(core.list_namespaced_config_map, namespace, resource_version=start, timeout_seconds=1)
     events = [(e["type"], e["object"].metadata.name) for e in stream]
     assert events == [("ADDED", "w"), ("MODIFIED", "w"), ("DELETED", "w")]
+
+
+def test_direct_inspection_and_reset_of_the_emulator() -> None:
+    server = KubeServer()
+    api_path = "/api/v1/namespaces"
+    server.start()
+    try:
+        status, _, _ = raw_to(server.url, server.token, "POST", api_path, {"metadata": {"name": "x"}})
+        assert status == 201
+        assert server.get("namespaces", "", "x")["status"]["phase"] == "Active"
+        assert server.get("serviceaccounts", "x", "default") is not None
+        server.reset()
+        assert server.get("namespaces", "", "x") is None
+    finally:
+        server.stop()
