@@ -118,6 +118,10 @@ def _inside_object(text: str, pos: int) -> bool:
     return bool(stack) and stack[-1] == "{"
 
 
+class _Object(list):
+    """A decoded JSON object as its (key, value) pairs, duplicates and order kept (Go: last wins)."""
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
@@ -128,7 +132,7 @@ def decode_json(body: bytes) -> Any:
     start = len(text) - len(text.lstrip(" \t\r\n"))
     if start == len(text):
         raise BindError("EOF")
-    decoder = json.JSONDecoder(object_pairs_hook=list, parse_constant=_reject_constant)
+    decoder = json.JSONDecoder(object_pairs_hook=_Object, parse_constant=_reject_constant)
     try:
         value, _end = decoder.raw_decode(text, start)
     except json.JSONDecodeError as error:
@@ -148,9 +152,9 @@ def _json_kind(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
-    if isinstance(value, list) and (not value or not isinstance(value[0], tuple)):
-        return "array"
-    return "object"
+    if isinstance(value, _Object | dict):
+        return "object"
+    return "array"
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,7 @@ def bind_struct(body: bytes, struct: str, fields: tuple[Field, ...]) -> dict[str
     document = decode_json(body)
     if document is None:
         return {}
-    if not isinstance(document, list) or (document and not isinstance(document[0], tuple)):
+    if not isinstance(document, _Object):
         raise BindError(f"json: cannot unmarshal {_json_kind(document)} into Go value of type modules.{struct}")
     values: dict[str, Any] = {}
     first_error: str | None = None

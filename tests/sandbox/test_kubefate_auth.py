@@ -8,16 +8,14 @@ import json
 import re
 import time
 
+import kubefate_double_support as support
 import pytest
 import requests
-from kubefate_double_support import (  # noqa: F401 - fixtures
-    PASSWORD,
-    RFC3339,
-    USERNAME,
-    KubeFate,
-    kf,
-    kubefate_server,
-)
+from kubefate_double_support import PASSWORD, RFC3339, USERNAME, KubeFate
+
+# Fixtures shared by the KubeFATE contract tests.
+kubefate_server, kf = support.kubefate_server, support.kf
+
 
 REALM = "JWT realm=gin jwt"
 

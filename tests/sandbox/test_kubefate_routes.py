@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import kubefate_double_support as support
 import pytest
 import requests
-from kubefate_double_support import KubeFate, demo_chart, kf, kubefate_server, unique  # noqa: F401 - fixtures
+from kubefate_double_support import KubeFate, unique
+
+# Fixtures shared by the KubeFATE contract tests.
+demo_chart, kf, kubefate_server = support.demo_chart, support.kf, support.kubefate_server
 
 
 def test_health_needs_no_token(kf: KubeFate) -> None:
