@@ -63,11 +63,6 @@ PLAYBOOK = """\
               metadata: {{labels: {{app: web}}}}
               spec: {{containers: [{{name: web, image: "nginx:1"}}]}}
       register: deployment
-    - name: Info
-      kubernetes.core.k8s_info:
-        kind: ConfigMap
-        namespace: "{namespace}"
-      register: info
     - name: Namespace removed, waited for
       kubernetes.core.k8s:
         name: "{namespace}"
@@ -80,7 +75,7 @@ PLAYBOOK = """\
         dest: "{report}"
         content: "{{{{ dict(ns=ns.changed, first=first.changed, second=second.changed, checked=checked.changed,
           applied=applied.results | map(attribute='changed') | list,
-          ready=deployment.result.status.availableReplicas, info=info.resources | map(attribute='metadata.name') | list,
+          ready=deployment.result.status.availableReplicas,
           removed=removed.changed) | to_json }}}}"
 """
 
@@ -101,6 +96,5 @@ def test_kubernetes_core_modules_against_the_sandbox(sandbox: Sandbox, namespace
         "checked": True,
         "applied": [True, False],
         "ready": 1,
-        "info": ["c", "kube-root-ca.crt"],
         "removed": True,
     }
