@@ -7,6 +7,7 @@ capitalised gorm keys, nanosecond `time_limit`, Go time strings).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -207,8 +208,7 @@ class User(Row):
     status: str = "Deprecate"
 
     def to_json(self) -> dict[str, Any]:
-        import hashlib
-
+        # Only a salted digest is shown, never the password (the real service stores PBKDF2 hashes).
         shown = hashlib.pbkdf2_hmac("sha256", self.password.encode(), self.salt.encode(), 1).hex()
         body = {
             "uuid": self.uuid,
