@@ -53,7 +53,8 @@ class KubeFateServer:
         return f"http://{host}:{port}"
 
     def configure(self, **knobs: Any) -> None:
-        """Set test knobs: job_latency, token_ttl, fault_rate, job_time_limit (seconds / share)."""
+        """Set test knobs: job_latency, token_ttl, job_time_limit (seconds), fault_rate (share of
+        authenticated requests that fail), service_version (emulate an older service, e.g. "v1.4.4")."""
         self.service.configure(**knobs)
 
     def restart(self) -> None:

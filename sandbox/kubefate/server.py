@@ -72,7 +72,10 @@ ROUTES = (
     Route("POST", "/_sandbox/reset", "sandbox_reset", False),
 )
 LOGIN_FIELDS = (Field("username", "string"), Field("password", "string"))
-KNOB_NAMES = ("job_latency", "token_ttl", "fault_rate", "job_time_limit")
+KNOB_NAMES = ("job_latency", "token_ttl", "fault_rate", "job_time_limit", "service_version")
+SWAGGER_PAGE = (
+    b"<!DOCTYPE html><title>KubeFATE API</title><p>Swagger UI of the KubeFATE test double (no spec served).</p>\n"
+)
 
 
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
@@ -146,16 +149,19 @@ class Service:
         self.faults = faults
         self.username = username
 
-    def configure(self, **knobs: float) -> None:
+    def configure(self, **knobs: Any) -> None:
         unknown = set(knobs) - set(KNOB_NAMES)
         if unknown:
             raise ValueError(f"unknown knobs: {', '.join(sorted(unknown))}")
         for name, value in knobs.items():
-            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            if name == "service_version":
+                if not isinstance(value, str) or not re.fullmatch(r"v\d+\.\d+\.\d+", value):
+                    raise ValueError("service_version must look like v1.4.5")
+            elif not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0")
         with self.state.lock:
             for name, value in knobs.items():
-                setattr(self.state.knobs, name, float(value))
+                setattr(self.state.knobs, name, value if name == "service_version" else float(value))
         if "fault_rate" in knobs:
             self.faults.set_rate(float(knobs["fault_rate"]))
 
@@ -235,6 +241,13 @@ class Service:
         return self.handlers.upload_chart(archive)
 
 
+def swagger(path: str) -> Reply:
+    """`GET /v1/swagger/*any` is registered without auth; only the UI page exists here."""
+    if path == "/v1/swagger/index.html":
+        return Reply(200, raw=SWAGGER_PAGE, content_type="text/html; charset=utf-8")
+    return NOT_FOUND
+
+
 def unauthorized(problem: AuthError) -> Reply:
     return Reply(problem.status, {"code": problem.status, "message": problem.message}, headers=dict([REALM_HEADER]))
 
@@ -276,6 +289,11 @@ class KubeFateHandler(BaseHTTPRequestHandler):
     server_version = ""
     sys_version = ""
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Like the base class but without a `Server` header (Go's net/http sends none)."""
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
@@ -286,6 +304,9 @@ class KubeFateHandler(BaseHTTPRequestHandler):
         if body is None:
             return
         request = Request(self.command, url.path, parse_qs(url.query, keep_blank_values=True), headers, body)
+        if request.method == "GET" and request.path.startswith("/v1/swagger/"):
+            self._send(swagger(request.path))
+            return
         found = match(request.method, request.path)
         if found is None:
             target = redirect_target(request.method, request.path)

@@ -69,6 +69,9 @@ class Knobs:
     token_ttl: float = 1800.0
     fault_rate: float = 0.0
     job_time_limit: float = 60.0
+    # Emulate an older service (§11): below v1.4.5 there is no valueTemplateExample route and an
+    # unchanged update is refused for every chart.
+    service_version: str = SERVICE_VERSION
 
 
 class State:
@@ -123,6 +126,11 @@ class Handlers:
             row = parse_upload(archive)
         except ChartError as problem:
             return error(500, str(problem))
+        too_long = _too_long(
+            {"name": (row.name, 36), "version": (row.version, 32), "app_version": (row.app_version, 32)}
+        )
+        if too_long:
+            return error(500, too_long)
         with self.state.lock:
             old = self.state.find_chart(row.name, row.version)
             if old is not None:  # re-upload: soft-delete the old row, insert with a new uuid
@@ -147,6 +155,8 @@ class Handlers:
         return ok("deleteChart Success", with_data=False)
 
     def value_template_example(self, name: str, version: str) -> Reply:
+        if older_than(self.state.knobs.service_version, SERVICE_VERSION):
+            return Reply(404, raw=b"404 page not found", content_type="text/plain")  # route added in v1.9.0
         with self.state.lock:
             row = self.state.find_chart(name, version)
             if row is None:
@@ -164,6 +174,8 @@ class Handlers:
         with self.state.lock:
             if self.state.find_cluster(args.name, args.namespace) is not None:
                 return error(500, f"name={args.name} & namespace={args.namespace} Cluster already existed")
+            if _too_long({"creator": (creator, 16)}):
+                return error(500, _too_long({"creator": (creator, 16)}))
             job = self._new_job("ClusterInstall", creator, args, cluster_id="")
             reply = ok("createCluster Success", job.to_json())
         self.start_job(job)
@@ -186,16 +198,27 @@ class Handlers:
                 refusal = fate_upgrade_check(cluster, args, spec)
                 if refusal is not None:
                     return refusal
+            elif self._refuses_unchanged(cluster, args, spec):
+                return error(500, "the configuration file did not change")
+            if _too_long({"creator": (creator, 16)}):
+                return error(500, _too_long({"creator": (creator, 16)}))
             job = self._new_job("ClusterUpdate", creator, args, cluster_id=cluster.uuid)
             reply = ok("setCluster Success", job.to_json())
         self.start_job(job)
         return reply
+
+    def _refuses_unchanged(self, cluster: Cluster, args: ClusterArgs, spec: dict[str, Any]) -> bool:
+        """Services before v1.4.5 (KubeFATE v1.6.0-v1.8.0) refuse an unchanged update for every chart."""
+        older = older_than(self.state.knobs.service_version, SERVICE_VERSION)
+        return older and spec == cluster.spec and args.chart_version == cluster.chart_version
 
     def delete_cluster(self, cluster_id: str, creator: str) -> Reply:
         with self.state.lock:
             cluster = self.state.clusters.by_uuid(cluster_id)
             if cluster is None:
                 return error(500, "record not found")
+            if _too_long({"creator": (creator, 16)}):
+                return error(500, _too_long({"creator": (creator, 16)}))
             job = self._new_job("ClusterDelete", creator, None, cluster_id=cluster.uuid)
             reply = ok("deleteCluster Success", job.to_json())
         self.start_job(job)
@@ -291,9 +314,8 @@ class Handlers:
             return error(500, problem.message)
         return ok("getNamespaceList Success", [namespace_json(n) for n in items])
 
-    @staticmethod
-    def version() -> Reply:
-        return Reply(200, {"msg": "getVersion Success", "version": SERVICE_VERSION})
+    def version(self) -> Reply:
+        return Reply(200, {"msg": "getVersion Success", "version": self.state.knobs.service_version})
 
     def list_users(self) -> Reply:
         with self.state.lock:
@@ -376,6 +398,18 @@ def fate_upgrade_check(cluster: Cluster, args: ClusterArgs, spec: dict[str, Any]
     if after != before and before <= (1, 7, 1):
         return error(500, "upgrade from FATE version <= 1.7.1 is not supported by KubeFATE")
     return None
+
+
+def _too_long(columns: dict[str, tuple[str, int]]) -> str:
+    """MySQL's answer when a value exceeds its column (chart name 36, versions 32, job creator 16)."""
+    for column, (value, limit) in columns.items():
+        if len(value) > limit:
+            return f"Error 1406: Data too long for column '{column}' at row 1"
+    return ""
+
+
+def older_than(version: str, reference: str) -> bool:
+    return _version_tuple(version) < _version_tuple(reference)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:

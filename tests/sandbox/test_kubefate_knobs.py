@@ -115,3 +115,36 @@ def test_stop_closes_the_port_and_joins_workers(sandbox, namespace: str) -> None
 
 def test_url_is_loopback_with_a_port(kf: KubeFate) -> None:
     assert kf.url.startswith("http://127.0.0.1:") and int(kf.url.rsplit(":", 1)[1]) > 0
+
+
+def test_older_service_version(own: KubeFate, namespace: str) -> None:
+    """service_version below v1.4.5 (KubeFATE < v1.9.0): no valueTemplateExample route, unchanged updates refused."""
+    own.upload_ok(chart_archive())
+    name = unique()
+    own.wait(own.install(name, namespace)["uuid"])
+    own.configure(service_version="v1.4.4")
+    assert own.call("GET", "/v1/version/").json() == {"msg": "getVersion Success", "version": "v1.4.4"}
+    answer = own.call("GET", "/v1/chart/valueTemplateExample/demo/0.1.0")
+    assert (answer.status_code, answer.text) == (404, "404 page not found")
+    own.fails(
+        "PUT", "/v1/cluster", 500, "the configuration file did not change", json=own.cluster_body(name, namespace)
+    )
+    answer = requests.post(f"{own.url}/_sandbox/config", json={"service_version": "1.4"}, timeout=5)
+    assert answer.status_code == 400
+
+
+def test_mysql_column_limits(own: KubeFate, namespace: str) -> None:
+    answer = own.upload(chart_archive("c" * 37))
+    assert answer.json() == {"error": "Error 1406: Data too long for column 'name' at row 1"}
+    long_user = "operator-with-long-name"
+    own.ok("POST", "/v1/user", "createCluster Success", json={"username": long_user, "password": "pw"})
+    own.upload_ok(chart_archive())
+    body = own.cluster_body(unique(), namespace)
+    own.fails(
+        "POST",
+        "/v1/cluster",
+        500,
+        "Error 1406: Data too long for column 'creator' at row 1",
+        json=body,
+        token=own.login(long_user, "pw"),
+    )

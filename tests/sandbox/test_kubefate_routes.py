@@ -86,6 +86,11 @@ def test_307_keeps_method_and_body_for_clients_that_follow(kf: KubeFate, demo_ch
     kf.wait(answer.json()["data"]["uuid"])
 
 
+def test_swagger_page_needs_no_token(kf: KubeFate) -> None:
+    answer = requests.get(f"{kf.url}/v1/swagger/index.html", timeout=5)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html")
+
+
 def test_version(kf: KubeFate) -> None:
     answer = kf.call("GET", "/v1/version/")
     assert (answer.status_code, answer.json()) == (200, {"msg": "getVersion Success", "version": "v1.4.5"})
