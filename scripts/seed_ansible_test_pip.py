@@ -19,7 +19,7 @@ from ansible_test._internal.python_requirements import get_venv_packages
 
 PIP_SETTINGS = ("PIP_CERT", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_TRUSTED_HOST")
 
-STAND_IN = '''\
+STAND_IN = """\
 import ensurepip
 import os
 import subprocess
@@ -34,7 +34,7 @@ os.environ.pop("PIP_CONFIG_FILE", None)  # ensurepip points it at /dev/null
 OWN = {{"--no-setuptools", "--no-wheel"}}
 args = [a for a in sys.argv[1:] if a not in OWN]
 sys.exit(subprocess.call([sys.executable, "-m", "pip", "install", *args]))
-'''
+"""
 
 
 class _Python:
