@@ -18,7 +18,7 @@ from .kube import KubeError
 from .models import Cluster, Job, SubJob, Table, new_uuid
 from .service import REPO_UNREACHABLE, State, deployment_status
 
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.5  # the real service polls every 1 s (install) or 5 s (update)
 
 
 class Workers:
