@@ -123,17 +123,19 @@ class Helm:
             self.releases.clear()
 
     def install(self, name: str, namespace: str, objects: list[dict]) -> None:
+        """Helm checks namespace and ownership before it records a release; a later failure leaves a
+        (failed) release whose manifest an uninstall removes."""
         with self._lock:
             if (namespace, name) in self.releases:
                 raise HelmFailure("cannot re-use a name that is still in use")
-            release = self.releases[(namespace, name)] = Release(name, namespace)
         self._require_namespace(namespace)
-        try:
-            for obj in objects:
-                self._check_adoptable(obj, name, namespace)
-            self._apply_all(objects, namespace)
-        finally:
-            release.revisions.append(objects)
+        for obj in objects:
+            self._check_adoptable(obj, name, namespace)
+        with self._lock:
+            if (namespace, name) in self.releases:
+                raise HelmFailure("cannot re-use a name that is still in use")
+            self.releases[(namespace, name)] = Release(name, namespace, [objects])
+        self._apply_all(objects, namespace)
 
     def upgrade(self, name: str, namespace: str, objects: list[dict]) -> None:
         release = self._release(name, namespace, "UPGRADE FAILED: ")

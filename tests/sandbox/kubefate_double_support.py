@@ -63,6 +63,9 @@ metadata:
   name: {{ .Values.name }}-extra
 data:
   greeting: {{ .Values.greeting | quote }}
+  colour: {{ .Values.colour | quote }}
+  absent: {{ .Values.absent | quote }}
+  release: {{ .Release.Name }}/{{ .Release.Namespace }}
 """
 VALUES_TEMPLATE = """\
 name: {{ .name }}
@@ -70,6 +73,7 @@ name: {{ .name }}
 secret: {{ . }}
 {{- end }}
 greeting: {{ .greeting | default "hello" }}
+absent: "{{ .absent }}"
 """
 
 
@@ -83,7 +87,7 @@ def chart_archive(
     """A `helm package`-like tgz: <top>/Chart.yaml, values.yaml, values-template.yaml, templates/."""
     content = {
         "Chart.yaml": f"apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: '1.5'\n",
-        "values.yaml": "name: placeholder\nsecret: ''\ngreeting: hi\n",
+        "values.yaml": "name: placeholder\nsecret: ''\ngreeting: hi\ncolour: blue\nabsent: x\n",
         "values-template.yaml": VALUES_TEMPLATE,
         "values-template-example.yaml": "name: example\nnamespace: example\n",
         "templates/deployment.yaml": DEPLOYMENT,

@@ -62,6 +62,28 @@ def test_install_answers_a_pending_job_and_succeeds(
     assert deployment is not None and deployment.metadata.annotations["meta.helm.sh/release-name"] == name
 
 
+def test_rendering_is_kubefate_then_helm(kf: KubeFate, demo_chart: str, namespace: str, core: client.CoreV1Api) -> None:
+    """values-template executed with the spec (missing keys empty), then the chart with values.yaml defaults,
+    release name = cluster name, namespace = cluster namespace."""
+    name = unique()
+    kf.wait(kf.install(name, namespace, greeting="bonjour")["uuid"])
+    data = core.read_namespaced_config_map(f"{name}-extra", namespace).data
+    assert data == {"greeting": "bonjour", "colour": "blue", "absent": "", "release": f"{name}/{namespace}"}
+
+
+def test_objects_owned_by_someone_else_fail_the_install(
+    kf: KubeFate, demo_chart: str, namespace: str, core: client.CoreV1Api
+) -> None:
+    name = unique()
+    core.create_namespaced_config_map(namespace, {"metadata": {"name": f"{name}-extra"}, "data": {"a": "b"}})
+    done = kf.wait(kf.install(name, namespace)["uuid"])
+    assert done["status"] == "Failed"
+    assert done["states"][-1].startswith(
+        "helm install error, rendered manifests contain a resource that already exists"
+    )
+    assert core.read_namespaced_config_map(f"{name}-extra", namespace).data == {"a": "b"}  # not touched
+
+
 def test_cluster_describe_adds_info(kf: KubeFate, demo_chart: str, namespace: str) -> None:
     name = unique()
     kf.wait(kf.install(name, namespace)["uuid"])
