@@ -40,7 +40,7 @@ class KubeFateServer:
         self.workers = Workers(self.state)
         self.faults = FaultInjector()
         handlers = Handlers(self.state, self.workers.start)
-        self.service = Service(self.state, handlers, TokenIssuer(), self.faults, username)
+        self.service = Service(self.state, handlers, TokenIssuer(), self.faults)
         self.configure(
             job_latency=job_latency, token_ttl=token_ttl, fault_rate=fault_rate, job_time_limit=job_time_limit
         )

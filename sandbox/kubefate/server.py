@@ -14,6 +14,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -140,14 +141,11 @@ class FaultInjector:
 class Service:
     """Glue between HTTP requests and handlers: auth, knobs, route actions."""
 
-    def __init__(
-        self, state: State, handlers: Handlers, issuer: TokenIssuer, faults: FaultInjector, username: str
-    ) -> None:
+    def __init__(self, state: State, handlers: Handlers, issuer: TokenIssuer, faults: FaultInjector) -> None:
         self.state = state
         self.handlers = handlers
         self.issuer = issuer
         self.faults = faults
-        self.username = username
 
     def configure(self, **knobs: Any) -> None:
         unknown = set(knobs) - set(KNOB_NAMES)
@@ -176,8 +174,7 @@ class Service:
         if not self.state.check_login(values.get("username") or "", values.get("password") or ""):
             return unauthorized(AuthError(FAILED_LOGIN))
         token, expiry = self.issuer.issue(values["username"], self.state.knobs.token_ttl)
-        from datetime import datetime
-
+        # gin-jwt formats `expire` with time.RFC3339 in the server's zone (no fraction).
         expire = go_time_seconds(datetime.fromtimestamp(expiry).astimezone())
         return Reply(200, {"code": 200, "expire": expire, "token": token})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,9 +117,9 @@ class State:
 class Handlers:
     """Route handlers (auth and routing are the HTTP layer's job)."""
 
-    def __init__(self, state: State, start_job: Any) -> None:
+    def __init__(self, state: State, start_job: Callable[[Job], None]) -> None:
         self.state = state
-        self.start_job = start_job  # callable(job): runs the job's worker in a thread
+        self.start_job = start_job  # runs the job's worker in a thread (after the HTTP answer is built)
 
     # -- charts ----------------------------------------------------------------------------------
     def upload_chart(self, archive: bytes) -> Reply:

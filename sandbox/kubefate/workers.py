@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import threading
+from collections.abc import Callable
 
 from .gotypes import now, parse_spec
 from .helm import HelmFailure, render_objects, values_from_template
@@ -49,7 +50,7 @@ class Workers:
         """Sleep unless the service is stopping; False means: stop working."""
         return not self.stopping.wait(seconds)
 
-    def _guarded(self, work, job: Job) -> None:  # type: ignore[no-untyped-def]
+    def _guarded(self, work: Callable[[Job], None], job: Job) -> None:
         # Since v1.11.2 a panic in the worker sets the job Failed.
         try:
             work(job)
