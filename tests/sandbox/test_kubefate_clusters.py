@@ -290,3 +290,36 @@ def test_only_all_true_lists_deleted_clusters(kf: KubeFate, demo_chart: str, all
     listed = kf.ok("GET", f"/v1/cluster/?all={all_value}", "getClusterList Success")
     assert name not in {c["name"] for c in listed}
     assert kf.cluster_named(name, all_rows=True)
+
+
+def test_two_quick_posts_are_both_accepted(kf: KubeFate, demo_chart: str, namespace: str) -> None:
+    """The cluster row is created by the worker, so a second POST before it runs is accepted; its
+    worker then fails to create the row and the job stays Running forever (real-server behaviour)."""
+    kf.configure(job_latency=0.3)
+    name = unique()
+    first, second = kf.install(name, namespace), kf.install(name, namespace)
+    assert kf.wait(first["uuid"])["status"] == "Success"
+    time.sleep(0.2)
+    stuck = kf.job(second["uuid"])
+    assert stuck["status"] == "Running" and stuck["end_time"] == ZERO
+    assert stuck["states"][-1] == f"create Cluster error, name={name} & namespace={namespace} Cluster already existed"
+    assert len(kf.cluster_named(name, all_rows=True)) == 1
+
+
+def test_describe_refreshes_running_and_unavailable(
+    kf: KubeFate, demo_chart: str, namespace: str, apps: client.AppsV1Api
+) -> None:
+    name = unique()
+    kf.wait(kf.install(name, namespace)["uuid"])
+    (cluster,) = kf.cluster_named(name)
+    apps.delete_namespaced_deployment(name, namespace)
+    described = kf.ok("GET", f"/v1/cluster/{cluster['uuid']}", "getCluster Success")
+    assert described["status"] == "Unavailable" and described["Info"]["status"]["deployments"] == {}
+    assert kf.cluster_named(name)[0]["status"] == "Unavailable"  # saved, as the real service does
+
+
+def test_cluster_log(kf: KubeFate, demo_chart: str, namespace: str) -> None:
+    name = unique()
+    kf.wait(kf.install(name, namespace)["uuid"])
+    (cluster,) = kf.cluster_named(name)
+    assert isinstance(kf.ok("GET", f"/v1/log/{cluster['uuid']}", "getClusterLog Success"), str)
