@@ -1,8 +1,26 @@
 """KubeFATE test double: an in-memory KubeFATE v1.4.5 service on 127.0.0.1 (reference/kubefate-api.md).
 
-It is not KubeFATE. It reproduces what clients observe (routes, redirects, auth, envelopes,
-texts, job progression) and installs charts on the Kubernetes API test double with Helm's own
-template engine. Use it for tests and demos only.
+It is not KubeFATE. It reproduces what clients observe (routes, redirects, gin-jwt auth, Go
+binding errors, envelopes and texts, the asynchronous job progression) and installs charts on the
+Kubernetes API test double with Helm's own template engine (`helm_python`). Tests and demos only.
+
+Test knobs (constructor, `configure()`, or `POST /_sandbox/config` with a JSON object):
+  job_latency      seconds a job stays Pending before its worker proceeds
+  token_ttl        token lifetime in seconds (real: 1800)
+  job_time_limit   seconds before an install/update that never gets Available fails (real: 3600);
+                   also what jobs report as `time_limit` (nanoseconds)
+  fault_rate       share r of authenticated requests that fail: every round(1/r)-th one, alternately
+                   an empty HTTP 500 and a dropped connection; drops alternate between "handled,
+                   then dropped" and "dropped unhandled". Login, logout, `/` and 401s never fault.
+  service_version  e.g. "v1.4.4" to emulate KubeFATE < v1.9.0 (no valueTemplateExample route,
+                   unchanged updates refused for every chart)
+`POST /_sandbox/restart` draws a new signing key (every token invalid, as a real restart);
+`POST /_sandbox/reset` forgets charts, clusters, jobs and Helm releases (Kubernetes is untouched).
+
+Known differences from the real service: Helm releases live in memory (no release Secrets);
+upgrades replace objects instead of patching; the FATE upgrade manager (chart `fate` with a new
+chartVersion) is not run; StatefulSets, ingresses and nodes are not consulted (`Info.ip` is "");
+polling runs every 0.5 s instead of 1 s/5 s; a restart keeps running jobs going.
 """
 
 from __future__ import annotations
