@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import kubefate_double_support as support
 import pytest
 from kubefate_double_support import KubeFate, encode, unique
 
-from sandbox.kubefate.gotypes import BindError, go_base64_decode
+from sandbox.kubefate.gotypes import BindError, go_base64_decode, go_time, parse_spec
 
 # Fixtures shared by the KubeFATE contract tests.
 demo_chart, kf, kubefate_server = support.demo_chart, support.kf, support.kubefate_server
@@ -112,3 +114,21 @@ def test_content_type_is_not_checked(kf: KubeFate) -> None:
 def test_errors_are_never_404_or_409_json(kf: KubeFate) -> None:
     for path in ("/v1/cluster/nope", "/v1/job/nope", "/v1/chart/nope"):
         kf.fails("GET", path, 500, "record not found")
+
+
+def test_go_time_format() -> None:
+    utc = dt.datetime(2024, 5, 1, 10, 0, 0, 120_000, tzinfo=dt.UTC)
+    assert go_time(utc) == "2024-05-01T10:00:00.12Z"
+    east = dt.datetime(2024, 5, 1, 10, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    assert go_time(east) == "2024-05-01T10:00:00+08:00"
+    assert go_time(None) == "0001-01-01T00:00:00Z"
+
+
+def test_spec_parsing_is_yaml_to_json() -> None:
+    """sigs.k8s.io/yaml: dates stay strings, keys become strings, integral numbers print without `.0`."""
+    assert parse_spec("a: 2024-01-01\n1: x\nb: 1.0\nc: yes\n") == {"a": "2024-01-01", "1": "x", "b": 1, "c": True}
+    assert parse_spec("") == {}
+    with pytest.raises(ValueError, match=r"cannot unmarshal array into Go value of type map\[string\]interface \{\}"):
+        parse_spec("- a\n")
+    with pytest.raises(ValueError, match=r"^error converting YAML to JSON: yaml: line \d+: "):
+        parse_spec("a: [1\n")
