@@ -211,7 +211,7 @@ def start_fake() -> tuple[FakeKubefate, ThreadingHTTPServer]:
         def _serve(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            headers = {k: v for k, v in self.headers.items()}
+            headers = dict(self.headers.items())
             bare = self.path.split("?", 1)[0]
             with state.lock:
                 state.requests.append((self.command, self.path, headers))
