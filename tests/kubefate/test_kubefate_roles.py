@@ -116,7 +116,9 @@ def test_roles_install_idempotent_check_mode(make_kf_site, kf, tmp_path):
     assert len(hosts_of_task(first.output, UPLOAD_TASK)) == 1  # one upload for the one endpoint
     for envoy in site.envoys:
         spec = yaml.safe_load((tmp_path / "artifacts" / "clusters" / f"{envoy}.yaml").read_text())
-        assert list(spec) == SEED_KEYS and list(spec["envoy"]) == SEED_ENVOY_KEYS
+        # The seed's keys in the seed's order, plus the restart fingerprints (renewal rolls the envoy).
+        assert list(spec) == SEED_KEYS and list(spec["envoy"]) == [*SEED_ENVOY_KEYS, "podAnnotations"]
+        assert sorted(spec["envoy"]["podAnnotations"]) == ["checksum/envoy-cert", "checksum/envoy-python-configs"]
         assert spec["name"] == envoy and spec["namespace"] == f"openfl-{envoy}"
         assert spec["envoy"]["directorPort"] == 50051 and spec["modules"] == ["envoy"]
         (stored,) = kf.clusters(envoy)
