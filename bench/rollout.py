@@ -60,7 +60,7 @@ def playbook(inventory: Path, path: Path, state_dir: Path) -> tuple[float, int]:
         "-e",
         f"openfl_state_dir={state_dir}",
     ]
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_CALLBACKS_ENABLED="")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
     start = time.perf_counter()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
