@@ -1,9 +1,14 @@
-"""`python -m sandbox up|down|status`: run the sandbox test doubles in a detached background process."""
+"""`python -m sandbox up|down|status`: run the sandbox test doubles in a detached background process.
+
+The sandbox keeps its state across `down` and `up` (in <state-dir>/state/), as a cluster that is
+stopped and started: `down --purge` (or `up --fresh`) forgets it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,8 +22,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 10.0
-STOP_TIMEOUT = 5.0
+STOP_TIMEOUT = 20.0  # a graceful stop lets job workers finish their step and saves the state
 RUNTIME_FILES = ("sandbox.pid", "kubeconfig", "kubefate.yml")
+SAVED_STATE = "state"  # <state-dir>/state/<site>.json, written by a graceful stop (see core.py)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -30,6 +36,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--token-ttl", type=float, default=1800.0, help="KubeFATE token lifetime in seconds")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of KubeFATE requests that fail")
     parser.add_argument("--job-time-limit", type=float, default=60.0, help="KubeFATE job time limit in seconds")
+    parser.add_argument("--purge", action="store_true", help="down: also delete the saved state (next up is empty)")
+    parser.add_argument("--fresh", action="store_true", help="up: delete the saved state first (start empty)")
     return parser.parse_args(argv)
 
 
@@ -48,6 +56,15 @@ def remove_runtime_files(state_dir: Path) -> None:
         (state_dir / name).unlink(missing_ok=True)
 
 
+def purge_saved_state(state_dir: Path) -> bool:
+    """Delete the state a graceful stop saved; True if there was one."""
+    saved = state_dir / SAVED_STATE
+    if not saved.exists():
+        return False
+    shutil.rmtree(saved)
+    return True
+
+
 def up(args: argparse.Namespace) -> int:
     state_dir = args.state_dir.resolve()
     pid = running_pid(state_dir)
@@ -56,6 +73,9 @@ def up(args: argparse.Namespace) -> int:
         return 0
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     remove_runtime_files(state_dir)
+    if args.fresh and purge_saved_state(state_dir):
+        print(f"saved state deleted ({state_dir / SAVED_STATE})")
+    restoring = (state_dir / SAVED_STATE).is_dir() and any((state_dir / SAVED_STATE).glob("*.json"))
     started = time.monotonic()
     command = [sys.executable, "-m", "sandbox", "serve", "--state-dir", str(state_dir), "--sites", args.sites,
                "--job-latency", str(args.job_latency), "--token-ttl", str(args.token_ttl),
@@ -73,7 +93,8 @@ def up(args: argparse.Namespace) -> int:
             return 1
         time.sleep(0.02)
     wait_until_answering(state_dir)
-    print(f"sandbox up in {time.monotonic() - started:.2f}s (pid {child.pid})")
+    origin = "saved state restored" if restoring else "empty"
+    print(f"sandbox up in {time.monotonic() - started:.2f}s (pid {child.pid}, {origin})")
     print_sites(state_dir)
     return 0
 
@@ -118,15 +139,18 @@ def down(args: argparse.Namespace) -> int:
     if pid is None:
         remove_runtime_files(state_dir)
         print("sandbox not running")
-        return 0
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    if Path(f"/proc/{pid}").exists():
-        os.kill(pid, signal.SIGKILL)
-    remove_runtime_files(state_dir)
-    print(f"sandbox stopped (pid {pid})")
+    else:
+        os.kill(pid, signal.SIGTERM)  # the serve process saves the state, then exits
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if Path(f"/proc/{pid}").exists():
+            os.kill(pid, signal.SIGKILL)
+            print(f"sandbox did not stop in {STOP_TIMEOUT:.0f}s: killed, its state was not saved", file=sys.stderr)
+        remove_runtime_files(state_dir)
+        print(f"sandbox stopped (pid {pid})")
+    if args.purge and purge_saved_state(state_dir):
+        print(f"saved state deleted ({state_dir / SAVED_STATE})")
     return 0
 
 
@@ -151,7 +175,9 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     state_dir = args.state_dir.resolve()
     sites = [s.strip() for s in args.sites.split(",") if s.strip()]
-    sandbox = Sandbox(state_dir, sites, args.job_latency, args.token_ttl, args.fault_rate, args.job_time_limit)
+    sandbox = Sandbox(
+        state_dir, sites, args.job_latency, args.token_ttl, args.fault_rate, args.job_time_limit, persist=True
+    )
     with sandbox:
         write_private(state_dir / "sandbox.pid", f"{os.getpid()}\n")
         stop.wait()

@@ -4,12 +4,19 @@
 sandbox up` runs the same class in a detached background process. Both write, under the state
 directory, a kubeconfig (one context, cluster and user per site, named after the site) and
 `kubefate.yml` with each site's KubeFATE URL and credentials. Files are written 0600.
+
+With `persist=True` (what the CLI uses) the sandbox behaves like a cluster that is stopped and
+started: `stop()` writes each site's full state to `<state dir>/state/<site>.json` (Kubernetes
+objects with their resourceVersions and the kubelet's view of the pods; KubeFATE's charts,
+clusters, jobs, users and Helm releases; the bearer token and the KubeFATE password), and
+`start()` loads it back before serving. Without it (the default) every start is empty.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import re
 import secrets
@@ -24,6 +31,7 @@ from .kube import KubeServer
 
 SITE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 KUBEFATE_USERNAME = "admin"
+STATE_FORMAT = 1
 
 
 def kubefate_server_class() -> type | None:
@@ -67,6 +75,7 @@ class Sandbox:
         token_ttl: float = 1800.0,
         fault_rate: float = 0.0,
         job_time_limit: float = 60.0,
+        persist: bool = False,
     ) -> None:
         names = list(sites)
         bad = [n for n in names if not SITE_NAME.match(n)]
@@ -80,7 +89,9 @@ class Sandbox:
             "fault_rate": fault_rate,
             "job_time_limit": job_time_limit,
         }
+        self.persist = persist
         self.sites: dict[str, Site] = {}
+        self._started = False
 
     @property
     def kubeconfig(self) -> Path:
@@ -89,6 +100,14 @@ class Sandbox:
     @property
     def kubefate_config(self) -> Path:
         return self.state_dir / "kubefate.yml"
+
+    @property
+    def saved_state_dir(self) -> Path:
+        return self.state_dir / "state"
+
+    def saved_state(self, site: str) -> Path:
+        """Where `stop()` saves a site's state when persisting."""
+        return self.saved_state_dir / f"{site}.json"
 
     def start(self) -> Sandbox:
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -99,26 +118,59 @@ class Sandbox:
         except BaseException:
             self.stop()
             raise
+        self._started = True
         write_private(self.kubeconfig, yaml.safe_dump(self._kubeconfig(), sort_keys=False))
         write_private(self.kubefate_config, yaml.safe_dump(self._kubefate_yaml(), sort_keys=False))
         return self
 
     def _start_site(self, name: str, kubefate_class: type | None) -> Site:
-        kube = KubeServer()
+        saved = self._load(name) if self.persist else None
+        kube = KubeServer(token=saved["kube_token"] if saved else None)
+        if saved:
+            kube.load_state(saved["kube"])
         kube.start()
-        password = secrets.token_urlsafe(24)
+        password = saved["kubefate_password"] if saved else secrets.token_urlsafe(24)
         kubefate = None
         if kubefate_class is not None:
             kubefate = kubefate_class(kube.url, kube.token, KUBEFATE_USERNAME, password, **self.kubefate_options)
+            if saved and saved.get("kubefate"):
+                kubefate.load_state(saved["kubefate"])
             kubefate.start()
         return Site(name, kube, kubefate, KUBEFATE_USERNAME, password)
 
+    def _load(self, name: str) -> dict | None:
+        try:
+            text = self.saved_state(name).read_text()
+        except FileNotFoundError:
+            return None
+        saved = json.loads(text)
+        if saved.get("format") != STATE_FORMAT or saved.get("site") != name:
+            raise ValueError(f"{self.saved_state(name)}: not a saved state of site {name!r} (format {STATE_FORMAT})")
+        return saved
+
     def stop(self) -> None:
+        """Stop every server; when persisting (and the start had completed), save each site's state."""
         for site in self.sites.values():
             if site.kubefate is not None:
-                site.kubefate.stop()
+                site.kubefate.stop()  # job workers first, so that nothing writes while saving
             site.kube.stop()
+        if self.persist and self._started:
+            self.saved_state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for site in self.sites.values():
+                write_private(self.saved_state(site.name), json.dumps(self._site_state(site), separators=(",", ":")))
+        self._started = False
         self.sites.clear()
+
+    def _site_state(self, site: Site) -> dict:
+        kubefate = site.kubefate
+        return {
+            "format": STATE_FORMAT,
+            "site": site.name,
+            "kube_token": site.kube_token,
+            "kubefate_password": site.kubefate_password,
+            "kube": site.kube.save_state(),
+            "kubefate": kubefate.save_state() if kubefate is not None else None,  # type: ignore[attr-defined]
+        }
 
     def __enter__(self) -> Sandbox:
         return self.start()

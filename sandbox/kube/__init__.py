@@ -53,6 +53,17 @@ class KubeServer:
             self.store.clear()
             self.kubelet.runtimes.clear()
 
+    def save_state(self) -> dict:
+        """The cluster's state (objects, resourceVersion counter, kubelet runtime), JSON-shaped."""
+        with self.store.lock:
+            return {"store": self.store.snapshot(), "kubelet": self.kubelet.snapshot()}
+
+    def load_state(self, state: dict) -> None:
+        """Load a `save_state()` (before `start()`): the same objects and resourceVersions, pods as they were."""
+        with self.store.lock:
+            self.store.restore(state["store"])
+            self.kubelet.restore(state.get("kubelet") or {})
+
     def get(self, plural: str, namespace: str, name: str, group: str = "") -> dict | None:
         """Direct inspection for tests, bypassing HTTP: e.g. `get("deployments", "ns", "envoy", "apps")`."""
         return self.store.get(BY_PATH[(group, "v1", plural)], namespace, name)

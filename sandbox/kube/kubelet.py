@@ -55,6 +55,42 @@ class Kubelet:
     def stop(self) -> None:
         self._stop.set()
 
+    def snapshot(self) -> dict:
+        """What the runtime knows (pod state, log, restarts, event names) and the admission failures."""
+        with self.store.lock:
+            runtimes = {
+                uid: {
+                    "state": r.state,
+                    "log": list(r.log),
+                    "restarts": r.restarts,
+                    "started_at": r.started_at,
+                    "events": [[reason, message, name] for (reason, message), name in r.events.items()],
+                }
+                for uid, r in self.runtimes.items()
+            }
+            return {"runtimes": runtimes, "create_failures": dict(self.create_failures)}
+
+    def restore(self, snapshot: dict) -> None:
+        """Load a `snapshot()` taken with the store's objects: running pods keep running with their log."""
+        with self.store.lock:
+            self.runtimes = {
+                uid: Runtime(
+                    state=r["state"],
+                    log=list(r["log"]),
+                    restarts=int(r["restarts"]),
+                    started_at=r["started_at"],
+                    events={(reason, message): name for reason, message, name in r["events"]},
+                )
+                for uid, r in (snapshot.get("runtimes") or {}).items()
+            }
+            self.create_failures = dict(snapshot.get("create_failures") or {})
+            # A pod the runtime never saw (a state written by hand) is started as after a node reboot.
+            unknown = {
+                p["metadata"]["namespace"] for p in self.store.list(PODS) if p["metadata"]["uid"] not in self.runtimes
+            }
+            for namespace in sorted(unknown):
+                self.reconcile(namespace)
+
     def log(self, pod: dict) -> list[str]:
         runtime = self.runtimes.get(pod["metadata"]["uid"])
         return list(runtime.log) if runtime else []

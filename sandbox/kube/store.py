@@ -110,6 +110,24 @@ class Store:
                 return None
             return [e for e in self._history if e.revision > revision and e.key == key]
 
+    def snapshot(self) -> dict:
+        """Every object and the resourceVersion counter, as JSON-shaped data (for saving the state)."""
+        with self.lock:
+            objects = {key: {ns: dict(by_name) for ns, by_name in by_ns.items() if by_name}
+                       for key, by_ns in self._objects.items()}  # fmt: skip
+            return {"revision": self._revision, "objects": clone(objects)}
+
+    def restore(self, snapshot: dict) -> None:
+        """Replace every object and the counter with a `snapshot()`; listeners are not told, and the
+        watch history starts empty (as after an API server restart, older revisions are not replayed)."""
+        with self.lock:
+            for key, by_namespace in self._objects.items():
+                by_namespace.clear()
+                saved = snapshot.get("objects", {}).get(key) or {}
+                by_namespace.update({ns: dict(by_name) for ns, by_name in saved.items() if by_name})
+            self._revision = int(snapshot.get("revision", 0))
+            self._history.clear()
+
     def close(self) -> None:
         with self.lock:
             self.closed = True

@@ -16,6 +16,8 @@ Test knobs (constructor, `configure()`, or `POST /_sandbox/config` with a JSON o
                    unchanged updates refused for every chart)
 `POST /_sandbox/restart` draws a new signing key (every token invalid, as a real restart);
 `POST /_sandbox/reset` forgets charts, clusters, jobs and Helm releases (Kubernetes is untouched).
+`save_state()`/`load_state()` keep all of it across a stop and start (persist.py says what a
+restart changes).
 
 Known differences from the real service: Helm releases live in memory (no release Secrets);
 upgrades replace objects instead of patching; the FATE upgrade manager (chart `fate` with a new
@@ -28,6 +30,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from . import persist
 from .auth import TokenIssuer
 from .kube import KubeClient
 from .server import FaultInjector, KubeFateHTTPServer, Service
@@ -82,6 +85,14 @@ class KubeFateServer:
     def reset(self) -> None:
         """Forget every chart, cluster and job (Kubernetes objects are left alone)."""
         self.state.reset()
+
+    def save_state(self) -> dict[str, Any]:
+        """The service's database (charts, clusters, jobs, users) and Helm releases, JSON-shaped."""
+        return persist.save(self.state)
+
+    def load_state(self, data: dict[str, Any]) -> None:
+        """Load a `save_state()` before `start()`, as a restarted service finds its database (see persist.py)."""
+        persist.load(self.state, data)
 
     def start(self) -> None:
         self._thread.start()
