@@ -102,13 +102,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("envoys", nargs="*", type=int, default=[10, 50], help="envoy counts (default: 10 50)")
     args = parser.parse_args()
-    rows = [(n, measure(n)) for n in args.envoys]
     print("| envoys | cold rollout (s) | no-op re-run (s) | floor (s) | cold / floor | no-op / floor |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    for n, t in rows:
+    print("|---:|---:|---:|---:|---:|---:|", flush=True)
+    for n in args.envoys:
+        t = measure(n)
         print(
             f"| {n} | {t['cold']:.1f} | {t['noop']:.1f} | {t['floor']:.1f} "
-            f"| {t['cold'] / t['floor']:.1f} | {t['noop'] / t['floor']:.1f} |"
+            f"| {t['cold'] / t['floor']:.1f} | {t['noop'] / t['floor']:.1f} |",
+            flush=True,
         )
 
 
