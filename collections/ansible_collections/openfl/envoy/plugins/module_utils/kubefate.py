@@ -629,13 +629,58 @@ class KubefateService:
 
     # -- clusters -------------------------------------------------------------------------
 
+    def _new_job(
+        self, baseline: set[str], method: str, match: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any] | None:
+        """The newest job created since ``baseline`` (a set of job uuids) with this method that
+        ``match`` accepts, or None."""
+        for job in sorted(self.list_jobs(), key=lambda j: j.get("ID") or 0, reverse=True):
+            if job.get("uuid") not in baseline and job.get("method") == method and match(job):
+                return job
+        return None
+
+    def _send_settled(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        settle: Callable[[], dict[str, Any] | None],
+        done_error: str | None = None,
+    ) -> dict[str, Any]:
+        """Send a cluster mutation; returns its Job. After an unknown outcome (lost answer,
+        dropped connection) it asks ``settle()`` whether the earlier attempt took effect (its
+        job) before sending again, so a lost answer never leads to a second job. ``done_error``
+        is the server text that, answering a re-send, means the first attempt worked."""
+        attempt = 0
+        while True:
+            try:
+                answer = self.client.request(method, path, body, retry_unknown=False)
+                return self._data(answer) or {}
+            except KubefateTransportError:
+                if attempt >= self.client.retries:
+                    raise
+            except KubefateError as err:
+                if attempt == 0 or done_error is None or done_error not in err.server_error:
+                    raise
+                job = settle()
+                if job is not None:
+                    return job
+                raise
+            self.client._backoff(attempt)
+            attempt += 1
+            job = settle()
+            if job is not None:
+                return job
+
     def _settle_install(self, name: str, namespace: str, baseline: set[str]) -> dict[str, Any] | None:
         """After an install POST with an unknown outcome: the job it created, if any. Looks at the
         jobs (new ClusterInstall job for this name+namespace) and at the clusters (name+namespace
         now present), so that a lost answer never leads to a second install."""
-        for job in sorted(self.list_jobs(), key=lambda j: j.get("ID") or 0, reverse=True):
-            if job.get("uuid") not in baseline and self._job_matches(job, "ClusterInstall", name, namespace):
-                return job
+        job = self._new_job(
+            baseline, "ClusterInstall", lambda j: self._job_matches(j, "ClusterInstall", name, namespace)
+        )
+        if job is not None:
+            return job
         cluster = self.find_cluster(name, namespace)
         if cluster is not None:
             return self.latest_job(cluster, name, namespace) or {
@@ -650,78 +695,40 @@ class KubefateService:
         attempt left no job and no cluster behind."""
         name, namespace = args["name"], args["namespace"]
         baseline = {j.get("uuid") for j in self.list_jobs()}
-        attempt = 0
-        while True:
-            try:
-                answer = self.client.request("POST", "/v1/cluster", args, retry_unknown=False)
-                return self._data(answer) or {}
-            except KubefateTransportError:
-                if attempt >= self.client.retries:
-                    raise
-            except KubefateError as err:
-                # A lost answer followed by our re-POST: the first attempt did create it.
-                if attempt > 0 and "already existed" in err.server_error:
-                    job = self._settle_install(name, namespace, baseline)
-                    if job is not None:
-                        return job
-                raise
-            self.client._backoff(attempt)
-            attempt += 1
-            job = self._settle_install(name, namespace, baseline)
-            if job is not None:
-                return job
+        return self._send_settled(
+            "POST", "/v1/cluster", args, lambda: self._settle_install(name, namespace, baseline), "already existed"
+        )
 
     def update_cluster(self, args: dict[str, Any], cluster: dict[str, Any]) -> dict[str, Any]:
         """PUT /v1/cluster; returns the Job. An unknown outcome is settled by a new ClusterUpdate
         job for this cluster, or the cluster already carrying the new spec."""
         baseline = {j.get("uuid") for j in self.list_jobs()}
-        attempt = 0
-        while True:
-            try:
-                answer = self.client.request("PUT", "/v1/cluster", args, retry_unknown=False)
-                return self._data(answer) or {}
-            except KubefateTransportError:
-                if attempt >= self.client.retries:
-                    raise
-            self.client._backoff(attempt)
-            attempt += 1
-            for job in sorted(self.list_jobs(), key=lambda j: j.get("ID") or 0, reverse=True):
-                if (
-                    job.get("uuid") not in baseline
-                    and job.get("method") == "ClusterUpdate"
-                    and job.get("cluster_id") == cluster.get("uuid")
-                ):
-                    return job
+
+        def settle() -> dict[str, Any] | None:
+            job = self._new_job(baseline, "ClusterUpdate", lambda j: j.get("cluster_id") == cluster.get("uuid"))
+            if job is not None:
+                return job
             now = self.find_cluster(args["name"], args["namespace"])
             desired = json.loads(base64.b64decode(args["data"]))
             if now is not None and not self.spec_differs(now, desired, args["chart_name"], args["chart_version"]):
                 return self.latest_job(now, args["name"], args["namespace"]) or {}
+            return None
+
+        # An update has no "already done" answer: a re-sent PUT simply runs again.
+        return self._send_settled("PUT", "/v1/cluster", args, settle)
 
     def delete_cluster(self, cluster: dict[str, Any]) -> dict[str, Any]:
         """DELETE /v1/cluster/{uuid}; returns the Job. ``record not found`` after a lost answer
         means the first attempt worked."""
         cluster_uuid = cluster["uuid"]
         baseline = {j.get("uuid") for j in self.list_jobs()}
-        attempt = 0
-        while True:
-            try:
-                answer = self.client.request("DELETE", f"/v1/cluster/{cluster_uuid}", retry_unknown=False)
-                return self._data(answer) or {}
-            except KubefateTransportError:
-                if attempt >= self.client.retries:
-                    raise
-            except KubefateError as err:
-                if attempt == 0 or attempt >= self.client.retries or "record not found" not in err.server_error:
-                    raise
-            self.client._backoff(attempt)
-            attempt += 1
-            for job in sorted(self.list_jobs(), key=lambda j: j.get("ID") or 0, reverse=True):
-                if (
-                    job.get("uuid") not in baseline
-                    and job.get("method") == "ClusterDelete"
-                    and job.get("cluster_id") == cluster_uuid
-                ):
-                    return job
+        return self._send_settled(
+            "DELETE",
+            f"/v1/cluster/{cluster_uuid}",
+            None,
+            lambda: self._new_job(baseline, "ClusterDelete", lambda j: j.get("cluster_id") == cluster_uuid),
+            "record not found",
+        )
 
     # -- jobs -----------------------------------------------------------------------------
 
