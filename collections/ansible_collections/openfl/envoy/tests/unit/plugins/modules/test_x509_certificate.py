@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from cryptography import x509
 
 # Runs under ansible-test (which sets the path) and under plain pytest from the repository root.
@@ -20,27 +18,9 @@ if _COLLECTIONS not in sys.path:
 
 from ansible_collections.openfl.envoy.plugins.module_utils import pki
 from ansible_collections.openfl.envoy.plugins.modules import x509_certificate
+from module_runner import Exit, run_module
 
 PASS = "module-test-passphrase"
-
-
-class Exit(Exception):
-    def __init__(self, result: dict, failed: bool) -> None:
-        super().__init__(result)
-        self.result = result
-        self.failed = failed
-
-
-@pytest.fixture(autouse=True)
-def capture(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise Exit(kwargs, False)
-
-    def fail_json(self, msg, **kwargs):
-        raise Exit(dict(kwargs, msg=msg), True)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
 
 
 @pytest.fixture
@@ -56,10 +36,7 @@ def ca_dir(tmp_path):
 
 
 def call(args: dict, check_mode: bool = False, diff: bool = False) -> Exit:
-    full = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(full), pytest.raises(Exit) as info:
-        x509_certificate.main()
-    return info.value
+    return run_module(x509_certificate.main, args, check_mode, diff)
 
 
 def cert_args(ca_dir, out, name="envoy-1", **extra) -> dict:
