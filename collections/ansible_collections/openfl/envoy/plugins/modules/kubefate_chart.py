@@ -102,11 +102,11 @@ from ansible_collections.openfl.envoy.plugins.module_utils.chart import chart_di
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     KubefateClient,
     KubefateError,
-    KubefateService,
     chart_differences,
     chart_metadata,
     kubefate_argument_spec,
 )
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
 
 
 def main() -> None:

@@ -156,17 +156,16 @@ from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     KubefateClient,
     KubefateError,
     KubefateJobError,
-    KubefateService,
-    cluster_args,
     cluster_summary,
     job_summary,
     kubefate_argument_spec,
     normalize,
     sanitize,
 )
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
 
 
-def desired_spec(module: AnsibleModule) -> tuple[dict[str, Any], str, str]:
+def desired_spec(module: AnsibleModule) -> dict[str, Any]:
     """The spec with name/namespace/chartName/chartVersion filled in and checked against the body
     values (a mismatch makes KubeFATE watch the wrong workloads and fail after an hour)."""
     params = module.params
@@ -189,7 +188,7 @@ def desired_spec(module: AnsibleModule) -> tuple[dict[str, Any], str, str]:
                 " KubeFATE needs them equal"
             )
         spec[key] = str(value)
-    return spec, spec["chartName"], spec["chartVersion"]
+    return spec
 
 
 def diff_of(cluster: dict[str, Any] | None, spec: dict[str, Any] | None) -> dict[str, Any]:
@@ -224,52 +223,23 @@ def main() -> None:
     service = KubefateService(KubefateClient.from_params(params))
     result: dict[str, Any] = {"changed": False, "action": "none", "job_uuid": None, "job": None, "cluster": None}
 
-    spec = chart_name = chart_version = None
+    spec = None
     if params["state"] == "present":
-        spec, chart_name, chart_version = desired_spec(module)
+        spec = desired_spec(module)
         result["spec"] = sanitize(spec)
 
     try:
-        cluster = service.find_cluster(name, namespace)
-        result["cluster"] = cluster_summary(cluster)
-        if cluster is not None and cluster.get("status") == "Deleting":
-            # A delete job is running: absent is on its way; present must wait for it to finish.
-            job = service.latest_job(cluster, name, namespace)
-            result["job"] = job_summary(job)
-            result["job_uuid"] = (job or {}).get("uuid")
-            if params["state"] == "present":
-                module.fail_json(
-                    msg=f"{name} (namespace {namespace}): KubeFATE is deleting this cluster (job {result['job_uuid']});"
-                    " re-run once that job ended",
-                    **result,
-                )
-            cluster = None
-        if params["state"] == "present":
-            if cluster is None:
-                result["action"] = "install"
-            elif service.spec_differs(cluster, spec, chart_name, chart_version):
-                result["action"] = "update"
-        elif cluster is not None:
-            result["action"] = "delete"
-        result["changed"] = result["action"] != "none"
-        if module._diff and result["changed"]:
-            result["diff"] = diff_of(cluster, spec if params["state"] == "present" else None)
-
-        job = None
-        if result["action"] == "none":
-            if result["job_uuid"]:  # the running delete job
-                job = {"uuid": result["job_uuid"], **(result["job"] or {})}
-            elif cluster is not None:  # hand the latest job to a later wait (an install may still run)
-                job = service.latest_job(cluster, name, namespace)
-        elif not module.check_mode:
-            if result["action"] == "install":
-                job = service.install_cluster(
-                    cluster_args(name, namespace, chart_name, chart_version, spec, params["cover"])
-                )
-            elif result["action"] == "update":
-                job = service.update_cluster(cluster_args(name, namespace, chart_name, chart_version, spec), cluster)
-            else:
-                job = service.delete_cluster(cluster)
+        plan = service.plan_cluster(name, namespace, spec, service.list_clusters(), service.list_jobs())
+        result["cluster"] = cluster_summary(plan.cluster)
+        result["action"] = plan.action
+        result["changed"] = plan.changed
+        if plan.error:
+            result["job"] = job_summary(plan.job)
+            result["job_uuid"] = (plan.job or {}).get("uuid")
+            module.fail_json(msg=f"{name} (namespace {namespace}): {plan.error}", **result)
+        if module._diff and plan.changed:
+            result["diff"] = diff_of(plan.cluster, spec)
+        job = plan.job if module.check_mode else service.apply_plan(plan, params["cover"])
         result["job"] = job_summary(job)
         result["job_uuid"] = (job or {}).get("uuid")
 

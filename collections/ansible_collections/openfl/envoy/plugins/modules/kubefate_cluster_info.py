@@ -74,11 +74,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     KubefateClient,
     KubefateError,
-    KubefateService,
     cluster_summary,
     job_summary,
     kubefate_argument_spec,
 )
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
 
 
 def main() -> None:

@@ -99,10 +99,10 @@ from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     KubefateClient,
     KubefateError,
     KubefateJobError,
-    KubefateService,
     job_summary,
     kubefate_argument_spec,
 )
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
 
 
 def _result(job: dict[str, Any] | None, started: float) -> dict[str, Any]:

@@ -1,0 +1,58 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What an envoy is on the cluster: the names the chart and the envoy expect, fixed.
+
+The playbooks derive an envoy's variable facts once (``playbooks/vars/envoy.yml``: name,
+namespace, PKI and python paths); these are the facts that never vary, shared by every module
+and by the tests that look at the cluster the way an operator would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+# The chart mounts these by name (templates/deployment.yaml); the envoy reads the files by name.
+SECRET_NAME = "envoy-cert"
+SECRET_KEYS = ("envoy.crt", "priv.key", "root_ca.crt")
+CERTIFICATE_FILE, PRIVATE_KEY_FILE, ROOT_CA_FILE = SECRET_KEYS
+CONFIGMAP_NAME = "envoy-python-configs"
+DEPLOYMENT_NAME = "envoy"
+CONTAINER_NAME = "envoy"
+POD_LABEL_SELECTOR = "openfl=envoy"
+
+# Ours on every object we create; teardown deletes a namespace only when it carries CREATED_BY.
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "openfl-envoy-deploy"
+ENVOY_LABEL = "openfl.envoy/name"
+CREATED_BY_ANNOTATION = "openfl.envoy/created-by"
+SITE_ANNOTATION = "openfl.envoy/site"
+
+# Pod annotations of the cluster spec: a new certificate or python file restarts the envoy.
+CERT_CHECKSUM_ANNOTATION = "checksum/envoy-cert"
+PYTHON_CHECKSUM_ANNOTATION = "checksum/envoy-python-configs"
+
+# What the envoy logs once the director accepted its shard: OpenFL 1.5, then 1.6 and later.
+REGISTRATION_MARKERS = ("Shard accepted", "Shard was accepted by director")
+
+
+def object_labels(envoy: str) -> dict[str, str]:
+    """The labels of every object this tool keeps for an envoy."""
+    return {MANAGED_BY_LABEL: MANAGED_BY, ENVOY_LABEL: envoy}
+
+
+def cert_checksum(certificate_pem: str | None) -> str:
+    """The restart fingerprint of the envoy's certificate ('' before it exists)."""
+    if certificate_pem is None:
+        return ""
+    return hashlib.sha256(certificate_pem.rstrip().encode()).hexdigest()
+
+
+def python_checksum(files: dict[str, str]) -> str:
+    """The restart fingerprint of the python dir: its file names and contents, sorted by name."""
+    pairs = [[name, files[name]] for name in sorted(files)]
+    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()
+
+
+def registered(log: str) -> bool:
+    """Whether an envoy log shows that the director accepted the shard."""
+    return any(marker in log for marker in REGISTRATION_MARKERS)

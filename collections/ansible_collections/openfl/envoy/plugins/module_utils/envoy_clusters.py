@@ -1,0 +1,171 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every envoy's KubeFATE cluster, planned and submitted together (manual steps 16-18).
+
+Per KubeFATE service: one login, one listing of clusters and one of jobs, shared by the plans of
+all its envoys; then the installs and updates are sent one after the other without waiting, so
+that N installs take about as long as the slowest. Each envoy's spec gets the restart
+fingerprints of its certificate and python files (a renewed certificate or a changed shard
+descriptor restarts the envoy), and its audit copy is written next to the other artifacts.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from ansible_collections.openfl.envoy.plugins.module_utils import envoy as names
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
+    KubefateClient,
+    KubefateError,
+    cluster_summary,
+    job_summary,
+    normalize,
+    sanitize,
+)
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import ClusterPlan, KubefateService
+from ansible_collections.openfl.envoy.plugins.module_utils.validation import read_python_dir
+
+
+@dataclass
+class EnvoyCluster:
+    """One envoy's desired cluster: the seed's cluster-yaml keys, and where its inputs live."""
+
+    name: str
+    namespace: str
+    spec: dict[str, Any]
+    certificate_path: str
+    python_dir: str
+    spec_file: str | None
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def desired_spec(envoy: EnvoyCluster) -> dict[str, Any]:
+    """The spec with the restart fingerprints as pod annotations (the user's own annotations kept)."""
+    spec = {"name": envoy.name, "namespace": envoy.namespace, **envoy.spec}
+    section = dict(spec.get("envoy") or {})
+    section["podAnnotations"] = {
+        **(section.get("podAnnotations") or {}),
+        names.CERT_CHECKSUM_ANNOTATION: names.cert_checksum(_read_text(envoy.certificate_path)),
+        names.PYTHON_CHECKSUM_ANNOTATION: names.python_checksum(read_python_dir(envoy.name, envoy.python_dir).data),
+    }
+    spec["envoy"] = section
+    return spec
+
+
+def audit_text(spec: dict[str, Any]) -> str:
+    """The audit copy of a cluster yaml (secret-looking values masked)."""
+    return yaml.safe_dump(sanitize(spec), indent=2, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+def write_audit_copy(path: str, text: str) -> None:
+    """Write the audit copy atomically (a reader never sees half a file)."""
+    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def _diff(plan: ClusterPlan, spec: dict[str, Any]) -> dict[str, Any]:
+    cluster = plan.cluster
+    before: dict[str, Any] = {}
+    if cluster:
+        before = dict(sanitize(normalize(cluster.get("Spec") or {})))
+        before["(kubefate chart)"] = f"{cluster.get('chart_name')} {cluster.get('chart_version')}"
+    after = dict(sanitize(normalize(spec)))
+    after["(kubefate chart)"] = f"{spec['chartName']} {spec['chartVersion']}"
+    return {"before": before, "after": after}
+
+
+def submit_service(
+    service: KubefateService, envoys: list[EnvoyCluster], check_mode: bool, cover: bool
+) -> dict[str, dict[str, Any]]:
+    """Plan and submit the clusters of the envoys of one KubeFATE service."""
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        clusters, jobs = service.list_clusters(), service.list_jobs()
+    except KubefateError as err:
+        for envoy in envoys:
+            results[envoy.name] = _failure(envoy, err.msg)
+        return results
+    for envoy in envoys:
+        results[envoy.name] = submit_envoy(service, envoy, clusters, jobs, check_mode, cover)
+    return results
+
+
+def _failure(envoy: EnvoyCluster, reason: str, **extra: Any) -> dict[str, Any]:
+    return {"changed": False, "failed": True, "msg": f"{envoy.name} (namespace {envoy.namespace}): {reason}", **extra}
+
+
+def submit_envoy(
+    service: KubefateService,
+    envoy: EnvoyCluster,
+    clusters: list[dict[str, Any]],
+    jobs: list[dict[str, Any]],
+    check_mode: bool,
+    cover: bool,
+) -> dict[str, Any]:
+    spec = desired_spec(envoy)
+    plan = service.plan_cluster(envoy.name, envoy.namespace, spec, clusters, jobs)
+    entry: dict[str, Any] = {"action": plan.action, "cluster": cluster_summary(plan.cluster), "spec": sanitize(spec)}
+    if plan.error:
+        return _failure(envoy, plan.error, job=job_summary(plan.job), **entry)
+    audit_changed = False
+    if envoy.spec_file:
+        text = audit_text(spec)
+        audit_changed = _read_text(envoy.spec_file) != text
+        if audit_changed and not check_mode:
+            write_audit_copy(envoy.spec_file, text)
+    try:
+        job = plan.job if check_mode else service.apply_plan(plan, cover)
+    except KubefateError as err:
+        return _failure(envoy, err.msg, **entry)
+    entry.update(
+        changed=plan.changed or audit_changed,
+        failed=False,
+        job=job_summary(job),
+        job_uuid=(job or {}).get("uuid"),
+        msg=f"{plan.action} submitted" if plan.changed else "",
+    )
+    if plan.changed:
+        entry["diff"] = _diff(plan, spec)
+    return entry
+
+
+def endpoint_key(connection: dict[str, Any]) -> tuple:
+    """What makes two envoys share a KubeFATE service (and so one login and one listing)."""
+    return (str(connection.get("url") or "").rstrip("/"), connection.get("host_header"), connection.get("username"))
+
+
+def submit_all(
+    entries: list[dict[str, Any]], check_mode: bool, cover: bool, client_factory: Any = KubefateClient.from_params
+) -> dict[str, dict[str, Any]]:
+    """Group the envoys by KubeFATE service and submit each group over its own client."""
+    groups: dict[tuple, tuple[dict[str, Any], list[EnvoyCluster]]] = {}
+    for entry in entries:
+        connection = entry["kubefate"]
+        envoy = EnvoyCluster(
+            name=entry["name"],
+            namespace=entry["namespace"],
+            spec=entry["spec"],
+            certificate_path=entry["certificate_path"],
+            python_dir=entry["python_dir"],
+            spec_file=entry.get("spec_file"),
+        )
+        groups.setdefault(endpoint_key(connection), (connection, []))[1].append(envoy)
+    results: dict[str, dict[str, Any]] = {}
+    for connection, envoys in groups.values():
+        service = KubefateService(client_factory(connection))
+        results.update(submit_service(service, envoys, check_mode, cover))
+    return results
