@@ -39,25 +39,25 @@ RECAP = re.compile(
     re.M,
 )
 
+# The plays load the project's envoy contract and connection settings, as playbooks/ does.
+VARS_FILES = """  vars_files:
+    - @ROOT@/playbooks/vars/connections.yml
+    - @ROOT@/playbooks/vars/envoy.yml
+"""
 PLAYBOOK = """\
 ---
 - name: Preflight
   hosts: envoys
   gather_facts: false
-  roles:
+@VARS@  roles:
     - role: envoy_preflight
 
 - name: Kubernetes objects
   hosts: envoys
   gather_facts: false
-  module_defaults:
-    group/kubernetes.core.k8s:
-      kubeconfig: "{{ openfl_k8s_kubeconfig }}"
-      context: "{{ openfl_k8s_context }}"
-  roles:
-    - role: envoy_namespace
-    - role: envoy_configmap
-"""
+@VARS@  roles:
+    - role: envoy_objects
+""".replace("@VARS@", VARS_FILES)
 
 # --- throwaway PKI ----------------------------------------------------------------------------------
 
@@ -208,7 +208,7 @@ class Site:
     def run(self, *args: str, playbook: str = PLAYBOOK) -> Run:
         inventory = self.write_inventory()
         book = self.tmp / "playbook.yml"
-        book.write_text(playbook)
+        book.write_text(playbook.replace("@ROOT@", str(ROOT)))
         env = dict(os.environ)
         env.update(
             ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),

@@ -15,26 +15,25 @@ import time
 
 import pytest
 import yaml
-from k8s_roles_support import Site
+from k8s_roles_support import VARS_FILES, Site
 
 PLAYBOOK = """\
 ---
 - name: Kubernetes objects
   hosts: envoys
   gather_facts: false
-  module_defaults:
+@VARS@  module_defaults:
     group/kubernetes.core.k8s: &k8s
       kubeconfig: "{{ openfl_k8s_kubeconfig }}"
       context: "{{ openfl_k8s_context }}"
   tags: [k8s]
   roles:
-    - role: envoy_namespace
-    - role: envoy_configmap
+    - role: envoy_objects
 
 - name: Chart
   hosts: envoys
   gather_facts: false
-  module_defaults:
+@VARS@  module_defaults:
     group/openfl.envoy.kubefate: &kubefate
       url: "{{ openfl_kubefate_url }}"
       username: "{{ openfl_kubefate_username }}"
@@ -46,7 +45,7 @@ PLAYBOOK = """\
 - name: Envoys
   hosts: envoys
   gather_facts: false
-  module_defaults:
+@VARS@  module_defaults:
     group/kubernetes.core.k8s: *k8s
     group/openfl.envoy.kubefate: *kubefate
   tags: [kubefate, envoys]
@@ -63,7 +62,7 @@ PLAYBOOK = """\
       ansible.builtin.include_role:
         name: envoy_cluster
         tasks_from: health
-"""
+""".replace("@VARS@", VARS_FILES)
 
 SEED_KEYS = [
     "name",

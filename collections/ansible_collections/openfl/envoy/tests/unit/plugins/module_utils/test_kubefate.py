@@ -22,6 +22,7 @@ if _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
 
 from ansible_collections.openfl.envoy.plugins.module_utils import kubefate as kf  # noqa: E402
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService  # noqa: E402
 
 USER, PASSWORD = "admin", "s3cret-pw"
 NAME, NS = "envoy-1", "openfl-envoy-1"
@@ -251,9 +252,9 @@ def start_fake() -> tuple[FakeKubefate, ThreadingHTTPServer]:
     return state, server
 
 
-def make_service(fake, **kwargs) -> kf.KubefateService:
+def make_service(fake, **kwargs) -> KubefateService:
     client = kf.KubefateClient(fake.url, USER, PASSWORD, timeout=5, backoff=0.0, sleep=lambda s: None, **kwargs)
-    return kf.KubefateService(client, sleep=lambda s: None)
+    return KubefateService(client, sleep=lambda s: None)
 
 
 def spec(**extra) -> dict:
@@ -307,7 +308,7 @@ def test_login_bearer_and_exact_paths(fake):
 def test_wrong_password_fails_without_leaking_it(fake):
     client = kf.KubefateClient(fake.url, USER, "wrong-pw-xyz", timeout=5, sleep=lambda s: None)
     with pytest.raises(kf.KubefateAuthError) as err:
-        kf.KubefateService(client).list_clusters()
+        KubefateService(client).list_clusters()
     assert "incorrect Username or Password" in err.value.msg
     assert "wrong-pw-xyz" not in err.value.msg
 
