@@ -1,9 +1,10 @@
 """Rollout benchmark on the sandbox, measured from outside the roles and modules.
 
 Each row is `N[@S][:L]`: N envoys spread over S sandbox sites (default 1) whose KubeFATE jobs stay
-Pending L seconds (default 0). For each row it starts a fresh sandbox with those sites, generates an
-inventory (one group per site under `envoys`, each with its `openfl_site`, sharing the
-group_vars/envoys of inventories/sandbox) and runs, one after the other:
+Pending L seconds (default 0); the default rows are 10 50 200@4 10:10 50:10 (`--quick`: 10). For
+each row it starts a fresh sandbox with those sites, generates an inventory (one group per site
+under `envoys`, each with its `openfl_site`, sharing the group_vars/envoys of inventories/sandbox)
+and runs, one after the other:
 
 - cold: `site.yml` from nothing (CA, certificates, Kubernetes objects, charts, KubeFATE installs);
 - no-op: `site.yml` again, which must report changed=0 on every host (the benchmark fails if not);
@@ -56,6 +57,9 @@ class Layout:
     envoys: int
     sites: int = 1
     latency: float = 0.0
+
+    def __str__(self) -> str:
+        return f"{self.envoys}@{self.sites}:{self.latency:g}"
 
     def site_envoys(self) -> dict[str, list[str]]:
         """Site name -> its envoys: envoy-1..N in contiguous blocks over site-1..S, sizes differing by <= 1."""
@@ -226,7 +230,7 @@ class Bench:
         if problem:
             raise SystemExit(f"the no-op re-run over {layout} was not a no-op: {problem}")
         if floor.modules != layout.envoys:
-            raise SystemExit(f"the module counter saw {floor.modules} processes for {layout.envoys} pings")
+            raise SystemExit(f"the module counter saw {floor.modules} processes for {layout.envoys} pings (floor)")
         return {"cold": cold, "noop": noop, "floor": floor}
 
 
