@@ -56,8 +56,8 @@ sandbox-up: venv  ## start the sandbox and leave it running
 sandbox-down: venv  ## stop the sandbox
 	$(BIN)/python -m sandbox down
 
-bench: venv  ## rollout benchmark on the sandbox (prints a table)
-	$(BIN)/python bench/rollout.py
+bench: venv  ## rollout benchmark on the sandbox (prints a table; BENCH_ARGS="--quick", "4@2 10:10", ...)
+	$(BIN)/python bench/rollout.py $(BENCH_ARGS)
 
 clean:  ## remove generated state (keeps .venv)
 	rm -rf .sandbox artifacts pki $(COLLECTION)/tests/output

@@ -1,12 +1,15 @@
-"""`python -m sandbox up|down|status`: run the sandbox test doubles in a detached background process.
+"""`python -m sandbox up|down|status|stats`: run the sandbox test doubles in a detached background process.
 
 The sandbox keeps its state across `down` and `up` (in <state-dir>/state/), as a cluster that is
-stopped and started: `down --purge` (or `up --fresh`) forgets it.
+stopped and started: `down --purge` (or `up --fresh`) forgets it. `stats` prints the counters since
+`up` as JSON (KubeFATE requests per site and in total): SIGUSR1 makes the background process write
+them to <state-dir>/stats.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -23,13 +26,14 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 20.0  # a graceful stop lets job workers finish their step and saves the state
-RUNTIME_FILES = ("sandbox.pid", "kubeconfig", "kubefate.yml")
+RUNTIME_FILES = ("sandbox.pid", "kubeconfig", "kubefate.yml", "stats.json")
 SAVED_STATE = "state"  # <state-dir>/state/<site>.json, written by a graceful stop (see core.py)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
-    parser.add_argument("command", choices=("up", "down", "status", "serve"), help="serve: run in the foreground")
+    commands = ("up", "down", "status", "stats", "serve")
+    parser.add_argument("command", choices=commands, help="stats: counters as JSON; serve: run in the foreground")
     parser.add_argument("--state-dir", default=".sandbox", type=Path, help="where the kubeconfig etc. go (.sandbox)")
     parser.add_argument("--sites", default="sandbox", help="comma-separated site names (default: sandbox)")
     parser.add_argument("--job-latency", type=float, default=0.0, help="extra seconds per KubeFATE job")
@@ -165,6 +169,26 @@ def status(args: argparse.Namespace) -> int:
     return 0
 
 
+def stats(args: argparse.Namespace) -> int:
+    """Ask the background process for its counters (SIGUSR1: it writes stats.json) and print them."""
+    state_dir = args.state_dir.resolve()
+    pid = running_pid(state_dir)
+    if pid is None:
+        print("sandbox not running", file=sys.stderr)
+        return 1
+    path = state_dir / "stats.json"
+    path.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + START_TIMEOUT
+    while not path.exists():
+        if time.monotonic() > deadline:
+            print(f"sandbox (pid {pid}) wrote no {path.name}; see {state_dir / 'sandbox.log'}", file=sys.stderr)
+            return 1
+        time.sleep(0.01)
+    print(path.read_text())
+    return 0
+
+
 def serve(args: argparse.Namespace) -> int:
     """Foreground: start the sandbox, record the pid last (it signals readiness), stop on SIGTERM/SIGINT."""
     # Imported here so that `up`, `down` and `status` stay light: only the server process needs them.
@@ -179,6 +203,7 @@ def serve(args: argparse.Namespace) -> int:
         state_dir, sites, args.job_latency, args.token_ttl, args.fault_rate, args.job_time_limit, persist=True
     )
     with sandbox:
+        signal.signal(signal.SIGUSR1, lambda *_: write_private(state_dir / "stats.json", json.dumps(sandbox.stats())))
         write_private(state_dir / "sandbox.pid", f"{os.getpid()}\n")
         stop.wait()
     remove_runtime_files(state_dir)
@@ -187,7 +212,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    return {"up": up, "down": down, "status": status, "serve": serve}[args.command](args)
+    return {"up": up, "down": down, "status": status, "stats": stats, "serve": serve}[args.command](args)
 
 
 if __name__ == "__main__":

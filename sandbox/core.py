@@ -161,6 +161,11 @@ class Sandbox:
         self._started = False
         self.sites.clear()
 
+    def stats(self) -> dict:
+        """Counters since the start: `{"kubefate_requests": {"total": n, "sites": {site: n}}}`."""
+        sites = {s.name: getattr(s.kubefate, "requests", 0) for s in self.sites.values()}
+        return {"kubefate_requests": {"total": sum(sites.values()), "sites": sites}}
+
     def _site_state(self, site: Site) -> dict:
         kubefate = site.kubefate
         return {

@@ -73,6 +73,11 @@ class KubeFateServer:
         host, port = self._http.server_address[:2]
         return f"http://{host}:{port}"
 
+    @property
+    def requests(self) -> int:
+        """HTTP requests received since the start (test knobs included; not saved across a restart)."""
+        return self.service.requests
+
     def configure(self, **knobs: Any) -> None:
         """Set test knobs: job_latency, token_ttl, job_time_limit (seconds), fault_rate (share of
         authenticated requests that fail), service_version (emulate an older service, e.g. "v1.4.4")."""

@@ -146,6 +146,12 @@ class Service:
         self.handlers = handlers
         self.issuer = issuer
         self.faults = faults
+        self.requests = 0  # every HTTP request received (any route, status or fault): `python -m sandbox stats`
+        self._requests_lock = threading.Lock()
+
+    def count_request(self) -> None:
+        with self._requests_lock:
+            self.requests += 1
 
     def configure(self, **knobs: Any) -> None:
         unknown = set(knobs) - set(KNOB_NAMES)
@@ -295,6 +301,7 @@ class KubeFateHandler(BaseHTTPRequestHandler):
         pass
 
     def _handle(self) -> None:
+        self.server.service.count_request()
         url = urlsplit(self.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
         body = self._read_body(headers)
