@@ -577,3 +577,43 @@ def validate_envoy(spec: EnvoyInput) -> Report:
         if not errors:
             report.configmap_data = pydir.data
     return report
+
+
+# --- the certificate an envoy already has ---------------------------------------------------------
+
+
+def certificate_cn(envoy: str, path: str | None) -> tuple[str | None, list[str]]:
+    """The subject CN of the envoy certificate at ``path`` when that file exists (issued by an
+    earlier run), with an error when it cannot be read. Needs the cryptography library."""
+    if not path or not os.path.exists(path):
+        return None, []
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    try:
+        with open(path, "rb") as handle:
+            cert = x509.load_pem_x509_certificate(handle.read())
+    except (OSError, ValueError) as exc:
+        return None, [f"{envoy}: {FIELD_CERTIFICATE} {path!r} is not a readable PEM certificate: {exc}"]
+    attrs = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    cn = attrs[0].value if attrs else ""
+    return (cn if isinstance(cn, str) else cn.decode()), []
+
+
+# --- many envoys at once --------------------------------------------------------------------------
+
+
+def shared_namespace_errors(claims: list[tuple[str, str, str]]) -> dict[str, list[str]]:
+    """Errors for envoys that claim one namespace on one cluster; ``claims`` are (envoy, cluster, namespace)."""
+    by_slot: dict[tuple[str, str], list[str]] = {}
+    for envoy, cluster, namespace in claims:
+        by_slot.setdefault((cluster, namespace), []).append(envoy)
+    errors: dict[str, list[str]] = {}
+    for (_cluster, namespace), envoys in by_slot.items():
+        for envoy in envoys if len(envoys) > 1 else []:
+            others = ", ".join(e for e in envoys if e != envoy)
+            errors.setdefault(envoy, []).append(
+                f"{envoy}: {FIELD_NAMESPACE} '{namespace}' is also used by {others} on the same cluster; "
+                "each envoy needs its own namespace"
+            )
+    return errors

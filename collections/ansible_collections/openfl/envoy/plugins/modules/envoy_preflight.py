@@ -138,19 +138,17 @@ errors:
   sample: ["envoy-2: openfl_director_ip 'director.example' is not an IP address"]
 """
 
-import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.openfl.envoy.plugins.module_utils.validation import (
-    FIELD_CERTIFICATE,
     EnvoyInput,
+    certificate_cn,
     validate_envoy,
 )
 
 try:
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
+    import cryptography  # noqa: F401  (certificate_cn reads certificates with it)
 except ImportError:
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR: str | None = traceback.format_exc()
@@ -174,26 +172,12 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def certificate_cn(module: AnsibleModule, name: str, path: str | None) -> tuple[str | None, list[str]]:
-    """The subject CN of the envoy certificate at ``path``, if that file exists."""
-    if not path or not os.path.exists(path):
-        return None, []
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
-    try:
-        with open(path, "rb") as handle:
-            cert = x509.load_pem_x509_certificate(handle.read())
-    except (OSError, ValueError) as exc:
-        return None, [f"{name}: {FIELD_CERTIFICATE} {path!r} is not a readable PEM certificate: {exc}"]
-    attrs = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    cn = attrs[0].value if attrs else ""
-    return (cn if isinstance(cn, str) else cn.decode()), []
-
-
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
-    cert_cn, cert_errors = certificate_cn(module, params["name"], params["certificate_path"])
+    if not HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
+    cert_cn, cert_errors = certificate_cn(params["name"], params["certificate_path"])
     spec = EnvoyInput(
         name=params["name"],
         namespace=params["namespace"],

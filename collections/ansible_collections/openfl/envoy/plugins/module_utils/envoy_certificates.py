@@ -1,0 +1,72 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Keys and certificates of many envoys from one signing CA, in one process (manual steps 10-12).
+
+The CA is read once and its key opened only when some certificate is due; each envoy's key and
+certificate are decided by the PKI backend (``CertificateBackend``) exactly as for one envoy.
+A regenerated key or certificate comes with a warning naming the envoy and the reason, so that a
+key swap (which updates the secret and restarts the pod) never reads as a plain "changed".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.openfl.envoy.plugins.module_utils.pki import CertificateBackend, KeySpec, PKIError, SigningCA
+
+
+def issue(backend: CertificateBackend, check_mode: bool) -> dict[str, Any]:
+    """Decide, and outside check mode write, one key and certificate; the result with its diff."""
+    backend.set_existing()
+    if backend.needs_regeneration() and not check_mode:
+        backend.generate()
+        backend.write()
+    return dict(backend.dump(), changed=backend.changed, diff=backend.diff())
+
+
+def regeneration_warning(name: str, result: dict[str, Any]) -> str | None:
+    if result.get("key_regenerated") and result.get("reason") != "key missing":
+        return f"{name}: new private key ({result['reason']}); its secret is updated and the envoy restarts"
+    if result.get("certificate_regenerated") and result.get("reason") != "certificate missing":
+        return f"{name}: certificate re-issued ({result['reason']}); its secret is updated and the envoy restarts"
+    return None
+
+
+def issue_all(params: dict[str, Any], check_mode: bool) -> dict[str, dict[str, Any]]:
+    """Every envoy's key and certificate over one SigningCA; failures stay the envoy's own."""
+    ca = SigningCA(
+        params["ca_certificate_path"],
+        params["ca_private_key_path"],
+        params["ca_passphrase"],
+        params["ca_chain_path"],
+        allow_missing=check_mode,
+    )
+    key_spec = KeySpec(params["key_type"], params["key_size"], params["curve"])
+    results: dict[str, dict[str, Any]] = {}
+    for envoy in params["envoys"]:
+        name = envoy["common_name"]
+        try:
+            backend = CertificateBackend(
+                ca=ca,
+                certificate_path=envoy["certificate_path"],
+                private_key_path=envoy["private_key_path"],
+                root_ca_path=envoy["root_ca_path"],
+                common_name=name,
+                subject_alt_names=envoy["subject_alt_names"],
+                organization_name=params["organization_name"],
+                profile="client",
+                key_spec=key_spec,
+                valid_days=params["valid_days"],
+                renew_before_days=params["renew_before_days"],
+                force=envoy["force"],
+            )
+            result = issue(backend, check_mode)
+        except PKIError as exc:
+            result = {"changed": False, "failed": True, "msg": f"{name}: {exc}"}
+        except OSError as exc:
+            where = exc.filename or envoy["certificate_path"]
+            result = {"changed": False, "failed": True, "msg": f"{name}: {where}: {exc.strerror}"}
+        warning = regeneration_warning(name, result)
+        if warning:
+            result["warnings"] = [warning]
+        results[name] = result
+    return results
