@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from ansible_collections.openfl.envoy.plugins.module_utils import pki
+from ansible_collections.openfl.envoy.plugins.module_utils import pki_ca, pki_certificate, pki_common
 from pki_helpers import ENVOYS, PASSPHRASE
 
 OPENSSL = shutil.which("openssl")
@@ -67,14 +67,14 @@ def test_openssl_verifies_the_director_server_cert(issued_site):
 
 def other_ca_client(tmp_path) -> tuple[str, str]:
     """An envoy-1 certificate from a different CA (same name, wrong root)."""
-    ca = pki.CABackend(str(tmp_path / "rogue" / "ca.crt"), str(tmp_path / "rogue" / "ca.key"), "x",
-                       key_spec=pki.KeySpec("ec"))  # fmt: skip
+    ca = pki_ca.CABackend(str(tmp_path / "rogue" / "ca.crt"), str(tmp_path / "rogue" / "ca.key"), "x",
+                       key_spec=pki_common.KeySpec("ec"))  # fmt: skip
     ca.set_existing()
     ca.needs_regeneration()
     ca.generate()
     ca.write()
-    signing = pki.SigningCA(ca.certificate_path, ca.private_key_path, "x")
-    leaf = pki.CertificateBackend(
+    signing = pki_ca.SigningCA(ca.certificate_path, ca.private_key_path, "x")
+    leaf = pki_certificate.CertificateBackend(
         signing, str(tmp_path / "rogue" / "envoy.crt"), str(tmp_path / "rogue" / "priv.key"), "envoy-1"
     )
     leaf.set_existing()

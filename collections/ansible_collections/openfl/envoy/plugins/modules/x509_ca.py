@@ -224,14 +224,11 @@ days_remaining:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.pki import (
-    CA_MODES,
-    CURVES,
-    KEY_TYPES,
-    RSA_KEY_SIZES,
-    CABackend,
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import CA_MODES, CABackend
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import (
     KeySpec,
     PKIError,
+    key_argument_spec,
     require_cryptography,
 )
 
@@ -244,9 +241,7 @@ def argument_spec() -> dict:
         mode=dict(type="str", choices=list(CA_MODES), default="create"),
         common_name=dict(type="str", default="OpenFL Federation Root CA"),
         organization_name=dict(type="str"),
-        key_type=dict(type="str", choices=list(KEY_TYPES), default="rsa"),
-        key_size=dict(type="int", choices=list(RSA_KEY_SIZES), default=4096),
-        curve=dict(type="str", choices=list(CURVES), default="secp384r1"),
+        **key_argument_spec(key_size=4096),
         valid_days=dict(type="int", default=7300),
         path_length=dict(type="int", default=0),
         allow_unencrypted_key=dict(type="bool", default=False),
@@ -265,7 +260,7 @@ def main() -> None:
             passphrase=p["passphrase"],
             common_name=p["common_name"],
             organization_name=p["organization_name"],
-            key_spec=KeySpec(p["key_type"], p["key_size"], p["curve"]),
+            key_spec=KeySpec.from_params(p),
             valid_days=p["valid_days"],
             path_length=None if p["path_length"] < 0 else p["path_length"],
             allow_unencrypted_key=p["allow_unencrypted_key"],

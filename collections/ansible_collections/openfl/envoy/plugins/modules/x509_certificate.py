@@ -243,15 +243,12 @@ days_remaining:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.pki import (
-    CURVES,
-    KEY_TYPES,
-    PROFILES,
-    RSA_KEY_SIZES,
-    CertificateBackend,
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import SigningCA
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import PROFILES, CertificateBackend
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import (
     KeySpec,
     PKIError,
-    SigningCA,
+    key_argument_spec,
     require_cryptography,
 )
 
@@ -269,9 +266,7 @@ def argument_spec() -> dict:
         subject_alt_names=dict(type="list", elements="str", default=[]),
         organization_name=dict(type="str"),
         profile=dict(type="str", choices=list(PROFILES), default="client"),
-        key_type=dict(type="str", choices=list(KEY_TYPES), default="rsa"),
-        key_size=dict(type="int", choices=list(RSA_KEY_SIZES), default=2048),
-        curve=dict(type="str", choices=list(CURVES), default="secp384r1"),
+        **key_argument_spec(key_size=2048),
         valid_days=dict(type="int", default=365),
         renew_before_days=dict(type="int", default=30),
         force=dict(type="bool", default=False),
@@ -299,7 +294,7 @@ def main() -> None:
             subject_alt_names=p["subject_alt_names"],
             organization_name=p["organization_name"],
             profile=p["profile"],
-            key_spec=KeySpec(p["key_type"], p["key_size"], p["curve"]),
+            key_spec=KeySpec.from_params(p),
             valid_days=p["valid_days"],
             renew_before_days=p["renew_before_days"],
             force=p["force"],

@@ -21,7 +21,7 @@ _COLLECTIONS = str(Path(__file__).resolve().parents[7])
 if _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
 
-from ansible_collections.openfl.envoy.plugins.module_utils import pki
+from ansible_collections.openfl.envoy.plugins.module_utils import pki_common
 from ansible_collections.openfl.envoy.plugins.modules import x509_ca
 from module_runner import Exit, run_module
 
@@ -112,7 +112,7 @@ def test_expired_ca_fails_with_way_out(tmp_path):
     )
     (tmp_path / "ca").mkdir()
     (tmp_path / "ca" / "root_ca.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "ca" / "root_ca.key").write_bytes(pki.serialize_key(key, PASS))
+    (tmp_path / "ca" / "root_ca.key").write_bytes(pki_common.serialize_key(key, PASS))
     failure = call(ca_args(tmp_path), check_mode=True)
     assert failure.failed and "expired" in failure.result["msg"] and "Way out" in failure.result["msg"]
 

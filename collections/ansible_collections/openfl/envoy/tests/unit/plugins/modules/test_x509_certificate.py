@@ -16,7 +16,7 @@ _COLLECTIONS = str(Path(__file__).resolve().parents[7])
 if _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
 
-from ansible_collections.openfl.envoy.plugins.module_utils import pki
+from ansible_collections.openfl.envoy.plugins.module_utils import pki_ca, pki_common
 from ansible_collections.openfl.envoy.plugins.modules import x509_certificate
 from module_runner import Exit, run_module
 
@@ -25,8 +25,11 @@ PASS = "module-test-passphrase"
 
 @pytest.fixture
 def ca_dir(tmp_path):
-    ca = pki.CABackend(
-        str(tmp_path / "ca" / "root_ca.crt"), str(tmp_path / "ca" / "root_ca.key"), PASS, key_spec=pki.KeySpec("ec")
+    ca = pki_ca.CABackend(
+        str(tmp_path / "ca" / "root_ca.crt"),
+        str(tmp_path / "ca" / "root_ca.key"),
+        PASS,
+        key_spec=pki_common.KeySpec("ec"),
     )
     ca.set_existing()
     ca.needs_regeneration()
