@@ -167,6 +167,7 @@ class CertificateBackend:
         self.rewrite_root = False
         self.mode_fixes: list[str] = []
         self.reasons: list[str] = []
+        self.warnings: list[str] = []
 
     @property
     def existing_cert(self) -> Any:

@@ -31,6 +31,7 @@ import secrets
 import stat
 import tempfile
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 CRYPTOGRAPHY_IMPORT_ERROR: str | None
@@ -73,6 +74,32 @@ def require_cryptography(module: Any) -> None:
         from ansible.module_utils.basic import missing_required_lib
 
         module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
+
+
+def run_pki_module(module: Any, build: Callable[[], Any], error_prefix: str, path: str) -> None:
+    """The main() of x509_ca and x509_certificate: the backend's steps, then exit_json or fail_json.
+
+    ``build`` makes the backend (inside the error handling, so a missing CA or a bad key option fails the module);
+    every failure message starts with ``error_prefix``; ``path`` names the file of an OSError that names none.
+    """
+    require_cryptography(module)
+    try:
+        backend = build()
+        backend.set_existing()
+        if backend.needs_regeneration() and not module.check_mode:
+            backend.generate()
+        if backend.changed and not module.check_mode:
+            backend.write()
+        result = backend.dump()
+        if module._diff:
+            result["diff"] = backend.diff()
+    except PKIError as exc:
+        module.fail_json(msg=f"{error_prefix}{exc}")
+    except OSError as exc:
+        module.fail_json(msg=f"{error_prefix}{exc.filename or path}: {exc.strerror}")
+    for warning in backend.warnings:
+        module.warn(warning)
+    module.exit_json(changed=backend.changed, **result)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -225,12 +225,7 @@ days_remaining:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import CA_MODES, CABackend
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import (
-    KeySpec,
-    PKIError,
-    key_argument_spec,
-    require_cryptography,
-)
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, key_argument_spec, run_pki_module
 
 
 def argument_spec() -> dict:
@@ -251,10 +246,10 @@ def argument_spec() -> dict:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    require_cryptography(module)
     p = module.params
-    try:
-        backend = CABackend(
+
+    def build() -> CABackend:
+        return CABackend(
             certificate_path=p["certificate_path"],
             private_key_path=p["private_key_path"],
             passphrase=p["passphrase"],
@@ -267,21 +262,8 @@ def main() -> None:
             mode=p["mode"],
             min_remaining_days=p["min_remaining_days"],
         )
-        backend.set_existing()
-        if backend.needs_regeneration() and not module.check_mode:
-            backend.generate()
-        if backend.changed and not module.check_mode:
-            backend.write()
-        result = backend.dump()
-    except PKIError as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg=f"{exc.filename or p['private_key_path']}: {exc.strerror}")
-    for warning in backend.warnings:
-        module.warn(warning)
-    if module._diff:
-        result["diff"] = backend.diff()
-    module.exit_json(changed=backend.changed, **result)
+
+    run_pki_module(module, build, error_prefix="", path=p["private_key_path"])
 
 
 if __name__ == "__main__":

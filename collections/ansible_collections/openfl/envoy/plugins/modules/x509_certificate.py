@@ -245,12 +245,7 @@ days_remaining:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import SigningCA
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import PROFILES, CertificateBackend
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import (
-    KeySpec,
-    PKIError,
-    key_argument_spec,
-    require_cryptography,
-)
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, key_argument_spec, run_pki_module
 
 
 def argument_spec() -> dict:
@@ -275,9 +270,9 @@ def argument_spec() -> dict:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    require_cryptography(module)
     p = module.params
-    try:
+
+    def build() -> CertificateBackend:
         ca = SigningCA(
             p["ca_certificate_path"],
             p["ca_private_key_path"],
@@ -285,7 +280,7 @@ def main() -> None:
             p["ca_chain_path"],
             allow_missing=module.check_mode,
         )
-        backend = CertificateBackend(
+        return CertificateBackend(
             ca=ca,
             certificate_path=p["certificate_path"],
             private_key_path=p["private_key_path"],
@@ -299,19 +294,8 @@ def main() -> None:
             renew_before_days=p["renew_before_days"],
             force=p["force"],
         )
-        backend.set_existing()
-        if backend.needs_regeneration() and not module.check_mode:
-            backend.generate()
-            backend.write()
-        result = backend.dump()
-        diff = backend.diff() if module._diff else None
-    except PKIError as exc:
-        module.fail_json(msg=f"{p['common_name']}: {exc}")
-    except OSError as exc:
-        module.fail_json(msg=f"{p['common_name']}: {exc.filename or p['certificate_path']}: {exc.strerror}")
-    if diff is not None:
-        result["diff"] = diff
-    module.exit_json(changed=backend.changed, **result)
+
+    run_pki_module(module, build, error_prefix=f"{p['common_name']}: ", path=p["certificate_path"])
 
 
 if __name__ == "__main__":
