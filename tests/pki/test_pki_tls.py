@@ -10,7 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from ansible_collections.openfl.envoy.plugins.module_utils import pki
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec
+from ansible_collections.openfl.envoy.tests.unit.pki_factory import CA_CERT, cert_backend, create_ca, run_backend
 from pki_helpers import ENVOYS, PASSPHRASE
 
 OPENSSL = shutil.which("openssl")
@@ -65,23 +66,12 @@ def test_openssl_verifies_the_director_server_cert(issued_site):
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-def other_ca_client(tmp_path) -> tuple[str, str]:
-    """An envoy-1 certificate from a different CA (same name, wrong root)."""
-    ca = pki.CABackend(str(tmp_path / "rogue" / "ca.crt"), str(tmp_path / "rogue" / "ca.key"), "x",
-                       key_spec=pki.KeySpec("ec"))  # fmt: skip
-    ca.set_existing()
-    ca.needs_regeneration()
-    ca.generate()
-    ca.write()
-    signing = pki.SigningCA(ca.certificate_path, ca.private_key_path, "x")
-    leaf = pki.CertificateBackend(
-        signing, str(tmp_path / "rogue" / "envoy.crt"), str(tmp_path / "rogue" / "priv.key"), "envoy-1"
-    )
-    leaf.set_existing()
-    leaf.needs_regeneration()
-    leaf.generate()
-    leaf.write()
-    return leaf.certificate_path, leaf.private_key_path
+def other_ca_client(tmp_path) -> tuple[str, str, str]:
+    """An envoy-1 certificate from a different CA (same name, wrong root): (certificate, key, that CA's certificate)."""
+    rogue_ca = create_ca(tmp_path / "rogue" / "ca", "x", key_spec=KeySpec("ec"))
+    leaf = cert_backend(rogue_ca, tmp_path / "rogue" / "envoy-1", "envoy-1", "x")
+    run_backend(leaf)
+    return leaf.certificate_path, leaf.private_key_path, str(rogue_ca / CA_CERT)
 
 
 def handshake(server_dir: Path, client_cert: str, client_key: str, client_ca: str) -> tuple[bool, str | None, str]:
@@ -142,7 +132,7 @@ def test_mutual_tls_with_a_server_cert_from_the_same_ca(issued_site, name):
 
 
 def test_mutual_tls_fails_with_a_client_cert_from_another_ca(issued_site, tmp_path):
-    cert, key = other_ca_client(tmp_path)
+    cert, key, _rogue_ca = other_ca_client(tmp_path)
     ok, cn, error = handshake(
         issued_site.pki / "director", cert, key, str(issued_site.pki / "envoys" / "envoy-1" / "root_ca.crt")
     )
@@ -152,10 +142,10 @@ def test_mutual_tls_fails_with_a_client_cert_from_another_ca(issued_site, tmp_pa
 
 
 def test_envoy_rejects_a_director_from_another_ca(issued_site, tmp_path):
-    other_ca_client(tmp_path)  # its CA becomes the envoy's (wrong) trust anchor
+    rogue_ca = other_ca_client(tmp_path)[2]  # its CA becomes the envoy's (wrong) trust anchor
     envoy_dir = issued_site.pki / "envoys" / "envoy-1"
     ok, _, error = handshake(
         issued_site.pki / "director", str(envoy_dir / "envoy.crt"), str(envoy_dir / "priv.key"),
-        str(tmp_path / "rogue" / "ca.crt"),
+        rogue_ca,
     )  # fmt: skip
     assert not ok and "certificate verify failed" in error

@@ -224,16 +224,8 @@ days_remaining:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.pki import (
-    CA_MODES,
-    CURVES,
-    KEY_TYPES,
-    RSA_KEY_SIZES,
-    CABackend,
-    KeySpec,
-    PKIError,
-    require_cryptography,
-)
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import CA_MODES, CABackend
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, key_argument_spec, run_pki_module
 
 
 def argument_spec() -> dict:
@@ -244,9 +236,7 @@ def argument_spec() -> dict:
         mode=dict(type="str", choices=list(CA_MODES), default="create"),
         common_name=dict(type="str", default="OpenFL Federation Root CA"),
         organization_name=dict(type="str"),
-        key_type=dict(type="str", choices=list(KEY_TYPES), default="rsa"),
-        key_size=dict(type="int", choices=list(RSA_KEY_SIZES), default=4096),
-        curve=dict(type="str", choices=list(CURVES), default="secp384r1"),
+        **key_argument_spec(key_size=4096),
         valid_days=dict(type="int", default=7300),
         path_length=dict(type="int", default=0),
         allow_unencrypted_key=dict(type="bool", default=False),
@@ -256,37 +246,24 @@ def argument_spec() -> dict:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    require_cryptography(module)
     p = module.params
-    try:
-        backend = CABackend(
+
+    def build() -> CABackend:
+        return CABackend(
             certificate_path=p["certificate_path"],
             private_key_path=p["private_key_path"],
             passphrase=p["passphrase"],
             common_name=p["common_name"],
             organization_name=p["organization_name"],
-            key_spec=KeySpec(p["key_type"], p["key_size"], p["curve"]),
+            key_spec=KeySpec.from_params(p),
             valid_days=p["valid_days"],
             path_length=None if p["path_length"] < 0 else p["path_length"],
             allow_unencrypted_key=p["allow_unencrypted_key"],
             mode=p["mode"],
             min_remaining_days=p["min_remaining_days"],
         )
-        backend.set_existing()
-        if backend.needs_regeneration() and not module.check_mode:
-            backend.generate()
-        if backend.changed and not module.check_mode:
-            backend.write()
-        result = backend.dump()
-    except PKIError as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg=f"{exc.filename or p['private_key_path']}: {exc.strerror}")
-    for warning in backend.warnings:
-        module.warn(warning)
-    if module._diff:
-        result["diff"] = backend.diff()
-    module.exit_json(changed=backend.changed, **result)
+
+    run_pki_module(module, build, error_prefix="", path=p["private_key_path"])
 
 
 if __name__ == "__main__":

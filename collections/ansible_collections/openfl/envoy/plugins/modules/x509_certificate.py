@@ -243,17 +243,9 @@ days_remaining:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.pki import (
-    CURVES,
-    KEY_TYPES,
-    PROFILES,
-    RSA_KEY_SIZES,
-    CertificateBackend,
-    KeySpec,
-    PKIError,
-    SigningCA,
-    require_cryptography,
-)
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import SigningCA
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import PROFILES, CertificateBackend
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, key_argument_spec, run_pki_module
 
 
 def argument_spec() -> dict:
@@ -269,9 +261,7 @@ def argument_spec() -> dict:
         subject_alt_names=dict(type="list", elements="str", default=[]),
         organization_name=dict(type="str"),
         profile=dict(type="str", choices=list(PROFILES), default="client"),
-        key_type=dict(type="str", choices=list(KEY_TYPES), default="rsa"),
-        key_size=dict(type="int", choices=list(RSA_KEY_SIZES), default=2048),
-        curve=dict(type="str", choices=list(CURVES), default="secp384r1"),
+        **key_argument_spec(key_size=2048),
         valid_days=dict(type="int", default=365),
         renew_before_days=dict(type="int", default=30),
         force=dict(type="bool", default=False),
@@ -280,9 +270,9 @@ def argument_spec() -> dict:
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    require_cryptography(module)
     p = module.params
-    try:
+
+    def build() -> CertificateBackend:
         ca = SigningCA(
             p["ca_certificate_path"],
             p["ca_private_key_path"],
@@ -290,7 +280,7 @@ def main() -> None:
             p["ca_chain_path"],
             allow_missing=module.check_mode,
         )
-        backend = CertificateBackend(
+        return CertificateBackend(
             ca=ca,
             certificate_path=p["certificate_path"],
             private_key_path=p["private_key_path"],
@@ -299,24 +289,13 @@ def main() -> None:
             subject_alt_names=p["subject_alt_names"],
             organization_name=p["organization_name"],
             profile=p["profile"],
-            key_spec=KeySpec(p["key_type"], p["key_size"], p["curve"]),
+            key_spec=KeySpec.from_params(p),
             valid_days=p["valid_days"],
             renew_before_days=p["renew_before_days"],
             force=p["force"],
         )
-        backend.set_existing()
-        if backend.needs_regeneration() and not module.check_mode:
-            backend.generate()
-            backend.write()
-        result = backend.dump()
-        diff = backend.diff() if module._diff else None
-    except PKIError as exc:
-        module.fail_json(msg=f"{p['common_name']}: {exc}")
-    except OSError as exc:
-        module.fail_json(msg=f"{p['common_name']}: {exc.filename or p['certificate_path']}: {exc.strerror}")
-    if diff is not None:
-        result["diff"] = diff
-    module.exit_json(changed=backend.changed, **result)
+
+    run_pki_module(module, build, error_prefix=f"{p['common_name']}: ", path=p["certificate_path"])
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.module_utils import basic
-from module_runner import Exit
+from ansible_collections.openfl.envoy.tests.unit.plugins.modules.module_runner import Exit
 
 
 @pytest.fixture(autouse=True)

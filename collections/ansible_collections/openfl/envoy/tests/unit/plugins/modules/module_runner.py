@@ -5,8 +5,13 @@ conftest.py makes exit_json/fail_json raise Exit for every test here."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+import yaml
 from ansible.module_utils.testing import patch_module_args
+
+COLLECTION = "openfl.envoy"
 
 
 class Exit(Exception):
@@ -23,3 +28,29 @@ def run_module(main, args: dict, check_mode: bool = False, diff: bool = False) -
     with patch_module_args(full), pytest.raises(Exit) as info:
         main()
     return info.value
+
+
+def documented_options(module) -> tuple[dict, dict]:
+    """(the module's own DOCUMENTATION options, the options its openfl.envoy doc fragments add)."""
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    from_fragments: dict = {}
+    for name in doc.get("extends_documentation_fragment", []):
+        if name.startswith(f"{COLLECTION}."):
+            path = f"ansible_collections.{COLLECTION}.plugins.doc_fragments.{name.rsplit('.', 1)[1]}"
+            fragment = yaml.safe_load(importlib.import_module(path).ModuleDocFragment.DOCUMENTATION)
+            from_fragments.update(fragment.get("options", {}))
+    return doc["options"], from_fragments
+
+
+def assert_spec_matches_documentation(module) -> dict:
+    """Every documented option (the module's and its fragments') is in the argument spec with the same type,
+    default, choices and elements, and nothing undocumented is; returns the spec."""
+    own, from_fragments = documented_options(module)
+    spec = module.argument_spec()
+    assert set(own) | set(from_fragments) == set(spec)
+    for name, option in {**from_fragments, **own}.items():
+        assert option["type"] == spec[name]["type"], name
+        assert option.get("default") == spec[name].get("default"), name
+        assert option.get("choices") == spec[name].get("choices"), name
+        assert option.get("elements") == spec[name].get("elements"), name
+    return spec

@@ -3,29 +3,18 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import stat
-import sys
-from pathlib import Path
 
 from ansible.module_utils import basic
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-# Runs under ansible-test (which sets the path) and under plain pytest from the repository root.
-_COLLECTIONS = str(Path(__file__).resolve().parents[7])
-if _COLLECTIONS not in sys.path:
-    sys.path.insert(0, _COLLECTIONS)
-
-from ansible_collections.openfl.envoy.plugins.module_utils import pki
 from ansible_collections.openfl.envoy.plugins.modules import x509_ca
-from module_runner import Exit, run_module
-
-PASS = "module-test-passphrase"
+from ansible_collections.openfl.envoy.tests.unit.pki_factory import DAY, NOW, PASS, handmade_ca
+from ansible_collections.openfl.envoy.tests.unit.plugins.modules.module_runner import (
+    Exit,
+    assert_spec_matches_documentation,
+    run_module,
+)
 
 
 def call(args: dict, check_mode: bool = False, diff: bool = False) -> Exit:
@@ -96,23 +85,7 @@ def test_bring_your_own_missing(tmp_path):
 
 
 def test_expired_ca_fails_with_way_out(tmp_path):
-    now = datetime.datetime.now(datetime.UTC)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Old CA")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=800))
-        .not_valid_after(now - datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    (tmp_path / "ca").mkdir()
-    (tmp_path / "ca" / "root_ca.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "ca" / "root_ca.key").write_bytes(pki.serialize_key(key, PASS))
+    handmade_ca(tmp_path / "ca", NOW - 800 * DAY, NOW - DAY, common_name="Old CA")
     failure = call(ca_args(tmp_path), check_mode=True)
     assert failure.failed and "expired" in failure.result["msg"] and "Way out" in failure.result["msg"]
 
@@ -126,14 +99,5 @@ def test_warns_when_existing_ca_differs(tmp_path, monkeypatch):
 
 
 def test_argument_spec_matches_documentation():
-    import yaml
-
-    doc = yaml.safe_load(x509_ca.DOCUMENTATION)
-    spec = x509_ca.argument_spec()
-    documented = set(doc["options"]) | {"key_type", "curve"}  # the last two come from the doc fragment
-    assert documented == set(spec)
-    for name, option in doc["options"].items():
-        assert option["type"] == spec[name]["type"], name
-        assert option.get("default") == spec[name].get("default"), name
-        assert option.get("choices") == spec[name].get("choices"), name
+    spec = assert_spec_matches_documentation(x509_ca)
     assert spec["passphrase"]["no_log"] is True

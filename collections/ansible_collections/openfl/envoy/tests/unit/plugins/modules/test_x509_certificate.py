@@ -5,34 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from pathlib import Path
 
 import pytest
-from cryptography import x509
-
-# Runs under ansible-test (which sets the path) and under plain pytest from the repository root.
-_COLLECTIONS = str(Path(__file__).resolve().parents[7])
-if _COLLECTIONS not in sys.path:
-    sys.path.insert(0, _COLLECTIONS)
-
-from ansible_collections.openfl.envoy.plugins.module_utils import pki
 from ansible_collections.openfl.envoy.plugins.modules import x509_certificate
-from module_runner import Exit, run_module
-
-PASS = "module-test-passphrase"
-
-
-@pytest.fixture
-def ca_dir(tmp_path):
-    ca = pki.CABackend(
-        str(tmp_path / "ca" / "root_ca.crt"), str(tmp_path / "ca" / "root_ca.key"), PASS, key_spec=pki.KeySpec("ec")
-    )
-    ca.set_existing()
-    ca.needs_regeneration()
-    ca.generate()
-    ca.write()
-    return tmp_path / "ca"
+from ansible_collections.openfl.envoy.tests.unit.pki_factory import PASS
+from ansible_collections.openfl.envoy.tests.unit.plugins.modules.module_runner import (
+    Exit,
+    assert_spec_matches_documentation,
+    run_module,
+)
+from cryptography import x509
 
 
 def call(args: dict, check_mode: bool = False, diff: bool = False) -> Exit:
@@ -125,17 +107,7 @@ def test_director_ip_san(tmp_path, ca_dir):
 
 
 def test_argument_spec_matches_documentation():
-    import yaml
-
-    doc = yaml.safe_load(x509_certificate.DOCUMENTATION)
-    spec = x509_certificate.argument_spec()
-    documented = set(doc["options"]) | {"key_type", "curve"}  # the last two come from the doc fragment
-    assert documented == set(spec)
-    for name, option in doc["options"].items():
-        assert option["type"] == spec[name]["type"], name
-        assert option.get("default") == spec[name].get("default"), name
-        assert option.get("choices") == spec[name].get("choices"), name
-        assert option.get("elements") == spec[name].get("elements"), name
+    spec = assert_spec_matches_documentation(x509_certificate)
     assert spec["ca_passphrase"]["no_log"] is True
 
 
