@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.openfl.envoy.plugins.module_utils.pki import CertificateBackend, KeySpec, PKIError, SigningCA
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import SigningCA
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import CertificateBackend
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, PKIError
 
 
 def issue(backend: CertificateBackend, check_mode: bool) -> dict[str, Any]:
@@ -19,6 +21,7 @@ def issue(backend: CertificateBackend, check_mode: bool) -> dict[str, Any]:
     backend.set_existing()
     if backend.needs_regeneration() and not check_mode:
         backend.generate()
+    if backend.changed and not check_mode:
         backend.write()
     return dict(backend.dump(), changed=backend.changed, diff=backend.diff())
 
@@ -40,7 +43,7 @@ def issue_all(params: dict[str, Any], check_mode: bool) -> dict[str, dict[str, A
         params["ca_chain_path"],
         allow_missing=check_mode,
     )
-    key_spec = KeySpec(params["key_type"], params["key_size"], params["curve"])
+    key_spec = KeySpec.from_params(params)
     results: dict[str, dict[str, Any]] = {}
     for envoy in params["envoys"]:
         name = envoy["common_name"]

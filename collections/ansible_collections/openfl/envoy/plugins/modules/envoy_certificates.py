@@ -122,9 +122,6 @@ envoys:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openfl.envoy.plugins.module_utils.envoy_certificates import issue_all
 from ansible_collections.openfl.envoy.plugins.module_utils.pki import (
-    CURVES,
-    KEY_TYPES,
-    RSA_KEY_SIZES,
     require_cryptography,
 )
 
@@ -147,9 +144,7 @@ def main() -> None:
             "ca_passphrase": {"type": "str", "no_log": True},
             "ca_chain_path": {"type": "path"},
             "organization_name": {"type": "str"},
-            "key_type": {"type": "str", "choices": list(KEY_TYPES), "default": "rsa"},
-            "key_size": {"type": "int", "choices": list(RSA_KEY_SIZES), "default": 2048},
-            "curve": {"type": "str", "choices": list(CURVES), "default": "secp384r1"},
+            **key_argument_spec(key_size=2048),
             "valid_days": {"type": "int", "default": 365},
             "renew_before_days": {"type": "int", "default": 30},
         },
