@@ -517,6 +517,17 @@ def format_states(job: dict[str, Any]) -> str:
     return "; ".join(str(s) for s in states) if states else "(no states)"
 
 
+def job_ended_text(job_uuid: str, job: dict[str, Any]) -> str:
+    return f"KubeFATE job {job_uuid} ({job.get('method')}) ended {job.get('status')}; states: {format_states(job)}"
+
+
+def job_still_text(job_uuid: str, job: dict[str, Any], timeout: float) -> str:
+    return (
+        f"KubeFATE job {job_uuid} ({job.get('method')}) still {job.get('status')} after {timeout}s;"
+        f" states: {format_states(job)}"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Service: KubeFATE objects and decisions
 
@@ -544,10 +555,11 @@ class KubefateService:
         path = "/v1/cluster/?all=true" if include_deleted else "/v1/cluster/"
         return list(self._data(self.client.request("GET", path)) or [])
 
-    def find_cluster(self, name: str, namespace: str) -> dict[str, Any] | None:
+    def find_cluster(self, name: str, namespace: str, clusters: list | None = None) -> dict[str, Any] | None:
         """The non-deleted cluster with this name in this namespace (the server's own uniqueness
-        rule). There is no lookup endpoint; the list answers ``namespaces`` (plural)."""
-        for cluster in self.list_clusters():
+        rule). There is no lookup endpoint; the list answers ``namespaces`` (plural). ``clusters``
+        is a listing already read (one listing shared by many envoys)."""
+        for cluster in self.list_clusters() if clusters is None else clusters:
             if cluster.get("name") == name and cluster.get("namespaces") == namespace and not cluster.get("DeletedAt"):
                 return cluster
         return None
@@ -749,15 +761,9 @@ class KubefateService:
             if status == "Success":
                 return job
             if status in FAILED_JOB_STATUSES:
-                raise KubefateJobError(
-                    f"KubeFATE job {job_uuid} ({job.get('method')}) ended {status}; states: {format_states(job)}", job
-                )
+                raise KubefateJobError(job_ended_text(job_uuid, job), job)
             remaining = deadline - self._clock()
             if remaining <= 0:
-                raise KubefateJobError(
-                    f"KubeFATE job {job_uuid} ({job.get('method')}) still {status} after {timeout}s;"
-                    f" states: {format_states(job)}",
-                    job,
-                )
+                raise KubefateJobError(job_still_text(job_uuid, job, timeout), job)
             self._sleep(min(pause, remaining))
             pause = min(interval, pause * 1.5)
