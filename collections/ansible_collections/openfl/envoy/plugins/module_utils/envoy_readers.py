@@ -99,6 +99,14 @@ class KubefateReader:
         return cluster, self.service.latest_job(cluster, name, namespace, jobs)
 
 
+def _api_message(err: ApiException) -> str:
+    """The API server's own message (its Status object), else the HTTP reason."""
+    try:
+        return str(json.loads(err.body or "")["message"])
+    except (ValueError, KeyError, TypeError):
+        return str(err.reason)
+
+
 def _transport_reason(err: BaseException) -> str:
     reason = getattr(err, "reason", None) if isinstance(err, MaxRetryError) else None
     return str(reason or err)
@@ -119,7 +127,7 @@ class KubeReader:
                 return None
             if not err.status:
                 raise EndpointError(f"cannot reach {self.endpoint}: {err.reason}") from None
-            raise HealthError(f"{self.endpoint} answered HTTP {err.status} to {what}: {err.reason}") from None
+            raise HealthError(f"{self.endpoint} answered HTTP {err.status} to {what}: {_api_message(err)}") from None
         except (TransportError, OSError) as err:
             raise EndpointError(f"cannot reach {self.endpoint}: {_transport_reason(err)}") from None
         return answer.data.decode("utf-8", errors="replace")

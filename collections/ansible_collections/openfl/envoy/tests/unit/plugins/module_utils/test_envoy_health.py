@@ -453,6 +453,20 @@ def test_unknown_job_fails_that_envoy_only(world):
     assert not verdicts["e2"]["failed"]
 
 
+def test_refused_kubernetes_read_names_the_endpoint_and_the_server_message(world):
+    def forbidden(namespace, **kwargs):
+        body = json.dumps({"kind": "Status", "message": 'pods is forbidden: User "ci" cannot list resource "pods"'})
+        raise ApiException(status=403, reason="Forbidden", body=body)
+
+    world.kube[("/kc", "a")].list_namespaced_pod = forbidden
+    verdict = world.run([target("e1")])["e1"]
+    assert verdict["msg"] == (
+        f"e1 (namespace openfl-e1): the Kubernetes API at {HOST_A} (context a) answered HTTP 403 to list pods in"
+        ' openfl-e1: pods is forbidden: User "ci" cannot list resource "pods"'
+    )
+    assert world.clock.now < 1
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
