@@ -265,20 +265,21 @@ def tail_text(lines: list[str]) -> str:
     return " | ".join(lines) or "(none)"
 
 
+def pod_states(containers: list[dict[str, Any]]) -> tuple[str, str]:
+    """The container states and restart counts as JSON, as the role's messages show them."""
+    return json.dumps([c["state"] for c in containers]), json.dumps([c["restarts"] for c in containers])
+
+
 def job_pod_text(containers: list[dict[str, Any]], lines: list[str]) -> str:
     """wait.yml's report of the envoy pod after a job failure."""
-    if containers:
-        states = json.dumps([c["state"] for c in containers])
-        pod = f"container states {states}, restarts {json.dumps([c['restarts'] for c in containers])}"
-    else:
-        pod = NO_POD
+    states, restarts = pod_states(containers)
+    pod = f"container states {states}, restarts {restarts}" if containers else NO_POD
     return f"Envoy pod: {pod}. Last log lines: {tail_text(lines)}"
 
 
 def health_pod_text(containers: list[dict[str, Any]], lines: list[str]) -> str:
     """health.yml's report of the envoy pod after a failed check."""
-    states = json.dumps([c["state"] for c in containers])
-    restarts = json.dumps([c["restarts"] for c in containers])
+    states, restarts = pod_states(containers)
     return f"Container states: {states}, restarts: {restarts}. Last log lines: {tail_text(lines)}"
 
 
