@@ -13,7 +13,7 @@ description:
     (C(GET /v1/job/{uuid})) until KubeFATE ends it, then checks the envoy itself, and returns a verdict per
     envoy with its reasons.
   - A job counts as ended when KubeFATE says so. A C(Failed) job counts only once its C(end_time) is set
-    (a failed update shows C(Failed) shortly before C(Rollback)), or after a short settle period when
+    (a failed update shows C(Failed) shortly before C(Rollback)), or after a settle period of 10 seconds when
     KubeFATE never sets it (a failed helm install).
   - After O(job_grace) seconds of a running job the envoy pod's C(envoy) container is watched as well
     (pods with label C(openfl=envoy)); a waiting reason in O(fatal_reasons) ends that envoy's wait at once,
