@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "k8s_roles"))
 
+from k8s_roles_support import Site
 from kubefate_support import CHART_DIR, KubefateSite, run_module
 
 _counter = itertools.count(1)
@@ -88,3 +89,26 @@ def prepare_namespace(kube, ca, tmp_path: Path, name: str, namespace: str, ready
             data={"test_shard_descriptor.py": DESCRIPTOR},
         ),
     )
+
+
+@pytest.fixture
+def make_kf_site(tmp_path, kf, sandbox, request):
+    counter = iter(range(1, 1000))
+
+    def factory(n: int, prefix: str | None = None, **host_vars) -> Site:
+        stem = prefix or re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:24].strip("-")
+        envoys = [f"{stem}-{next(counter)}" for _ in range(n)]
+        site = Site(tmp=tmp_path, kubeconfig=str(sandbox.kubeconfig), envoys=envoys)
+        for envoy in envoys:
+            site.host_vars[envoy] = {
+                "openfl_kubefate_url": kf.url,
+                "openfl_kubefate_username": kf.username,
+                "openfl_kubefate_password": kf.password,
+                "openfl_artifacts_dir": str(tmp_path / "artifacts"),
+                "envoy_cluster_health_timeout": 60,
+                "envoy_cluster_health_interval": 1,
+                **host_vars,
+            }
+        return site.setup()
+
+    return factory

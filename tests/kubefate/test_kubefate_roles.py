@@ -15,7 +15,7 @@ import time
 
 import pytest
 import yaml
-from k8s_roles_support import VARS_FILES, Site
+from k8s_roles_support import VARS_FILES
 
 PLAYBOOK = """\
 ---
@@ -77,29 +77,6 @@ SEED_KEYS = [
 ]
 SEED_ENVOY_KEYS = ["image", "imageTag", "directorFqdn", "directorIp", "directorPort", "aggPort", "envoyConfigs"]
 UPLOAD_TASK = "Package the chart and upload it when the service lacks it (once per service)"
-
-
-@pytest.fixture
-def make_kf_site(tmp_path, kf, sandbox, request):
-    counter = iter(range(1, 1000))
-
-    def factory(n: int, prefix: str | None = None, **host_vars) -> Site:
-        stem = prefix or re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:24].strip("-")
-        envoys = [f"{stem}-{next(counter)}" for _ in range(n)]
-        site = Site(tmp=tmp_path, kubeconfig=str(sandbox.kubeconfig), envoys=envoys)
-        for envoy in envoys:
-            site.host_vars[envoy] = {
-                "openfl_kubefate_url": kf.url,
-                "openfl_kubefate_username": kf.username,
-                "openfl_kubefate_password": kf.password,
-                "openfl_artifacts_dir": str(tmp_path / "artifacts"),
-                "envoy_cluster_health_timeout": 60,
-                "envoy_cluster_health_interval": 1,
-                **host_vars,
-            }
-        return site.setup()
-
-    return factory
 
 
 def hosts_of_task(output: str, task: str) -> list[str]:

@@ -515,3 +515,14 @@ def cluster_summary(cluster: dict[str, Any] | None) -> dict[str, Any] | None:
 def format_states(job: dict[str, Any]) -> str:
     states = job.get("states") or []
     return "; ".join(str(s) for s in states) if states else "(no states)"
+
+
+def job_ended_text(job_uuid: str, job: dict[str, Any]) -> str:
+    return f"KubeFATE job {job_uuid} ({job.get('method')}) ended {job.get('status')}; states: {format_states(job)}"
+
+
+def job_still_text(job_uuid: str, job: dict[str, Any], timeout: float) -> str:
+    return (
+        f"KubeFATE job {job_uuid} ({job.get('method')}) still {job.get('status')} after {timeout}s;"
+        f" states: {format_states(job)}"
+    )

@@ -27,7 +27,8 @@ from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     build_multipart,
     chart_differences,
     cluster_args,
-    format_states,
+    job_ended_text,
+    job_still_text,
     normalize,
 )
 
@@ -77,10 +78,10 @@ class KubefateService:
         path = "/v1/cluster/?all=true" if include_deleted else "/v1/cluster/"
         return list(self._data(self.client.request("GET", path)) or [])
 
-    def find_cluster(self, name: str, namespace: str) -> dict[str, Any] | None:
+    def find_cluster(self, name: str, namespace: str, clusters: list | None = None) -> dict[str, Any] | None:
         """The non-deleted cluster with this name in this namespace (the server's own uniqueness
         rule). There is no lookup endpoint; the list answers ``namespaces`` (plural)."""
-        return self.cluster_in(self.list_clusters(), name, namespace)
+        return self.cluster_in(self.list_clusters() if clusters is None else clusters, name, namespace)
 
     def get_cluster(self, cluster_uuid: str) -> dict[str, Any]:
         return self._data(self.client.request("GET", f"/v1/cluster/{cluster_uuid}")) or {}
@@ -341,15 +342,9 @@ class KubefateService:
             if status == "Success":
                 return job
             if status in FAILED_JOB_STATUSES:
-                raise KubefateJobError(
-                    f"KubeFATE job {job_uuid} ({job.get('method')}) ended {status}; states: {format_states(job)}", job
-                )
+                raise KubefateJobError(job_ended_text(job_uuid, job), job)
             remaining = deadline - self._clock()
             if remaining <= 0:
-                raise KubefateJobError(
-                    f"KubeFATE job {job_uuid} ({job.get('method')}) still {status} after {timeout}s;"
-                    f" states: {format_states(job)}",
-                    job,
-                )
+                raise KubefateJobError(job_still_text(job_uuid, job, timeout), job)
             self._sleep(min(pause, remaining))
             pause = min(interval, pause * 1.5)

@@ -121,9 +121,7 @@ envoys:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openfl.envoy.plugins.module_utils.envoy_certificates import issue_all
-from ansible_collections.openfl.envoy.plugins.module_utils.pki import (
-    require_cryptography,
-)
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import key_argument_spec, require_cryptography
 
 ENVOY_SPEC = {
     "common_name": {"type": "str", "required": True},

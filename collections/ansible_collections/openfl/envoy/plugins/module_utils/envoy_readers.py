@@ -1,0 +1,194 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the envoy health check reads, from the two APIs: the envoy's KubeFATE job and cluster record,
+and its pods, log and Deployment from Kubernetes. Errors of either API become ``HealthError`` (one
+call failed: the message names the endpoint and the call) or ``EndpointError`` (the endpoint cannot
+be used at all: transport, TLS, credentials, kubeconfig), which ``Endpoint`` remembers so that every
+envoy behind it stops at once. The state machine is in ``envoy_health``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
+    KubefateAuthError,
+    KubefateError,
+    KubefateService,
+    KubefateTransportError,
+)
+
+try:
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config.config_exception import ConfigException
+    from urllib3.exceptions import HTTPError as TransportError
+    from urllib3.exceptions import MaxRetryError
+
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR: str | None = None
+except ImportError as err:  # pragma: no cover - the module reports it with missing_required_lib
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = str(err)
+
+    class ApiException(Exception):  # type: ignore[no-redef]
+        status = 0
+
+    class ConfigException(Exception):  # type: ignore[no-redef]
+        pass
+
+    class TransportError(Exception):  # type: ignore[no-redef]
+        pass
+
+    class MaxRetryError(TransportError):  # type: ignore[no-redef]
+        pass
+
+
+# The envoy's fixed objects (the chart's names).
+ENVOY_SELECTOR = "openfl=envoy"
+ENVOY_CONTAINER = "envoy"
+ENVOY_DEPLOYMENT = "envoy"
+KUBE_RETRIES = 1  # urllib3's retries per request: an API server that is down ends the wait
+KUBE_REQUEST_TIMEOUT = 10
+
+
+class HealthError(Exception):
+    """A read failed for one envoy (the message names the endpoint and the call)."""
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg)
+        self.msg = msg
+
+
+class EndpointError(HealthError):
+    """An endpoint cannot be used (unreachable, TLS, credentials, bad kubeconfig): every envoy behind
+    it stops at once with this message."""
+
+
+class KubefateReader:
+    """What the health check reads from one KubeFATE service, over the collection's client; the
+    cluster and job listings are read once and shared by every envoy of the service."""
+
+    def __init__(self, service: KubefateService) -> None:
+        self.service = service
+        self.url = service.client.base_url
+        self._listing: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
+
+    def _read(self, what: str, call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except KubefateAuthError as err:
+            raise EndpointError(f"KubeFATE at {self.url}: {err.msg}") from None
+        except KubefateError as err:
+            if isinstance(err, KubefateTransportError) or err.status is None:
+                raise EndpointError(f"cannot reach KubeFATE at {self.url}: {err.msg}") from None
+            raise HealthError(f"KubeFATE at {self.url}: {what}: {err.msg}") from None
+
+    def job(self, job_uuid: str) -> dict[str, Any]:
+        return self._read(f"job {job_uuid}", lambda: self.service.get_job(job_uuid))
+
+    def record(self, name: str, namespace: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """(cluster, its latest job) as KubefateService matches them, from the shared listing."""
+        if self._listing is None:
+            clusters = self._read("list clusters", self.service.list_clusters)
+            self._listing = (clusters, self._read("list jobs", self.service.list_jobs))
+        clusters, jobs = self._listing
+        cluster = self.service.find_cluster(name, namespace, clusters)
+        return cluster, self.service.latest_job(cluster, name, namespace, jobs)
+
+
+def _api_message(err: ApiException) -> str:
+    """The API server's own message (its Status object), else the HTTP reason."""
+    try:
+        return str(json.loads(err.body or "")["message"])
+    except (ValueError, KeyError, TypeError):
+        return str(err.reason)
+
+
+def _transport_reason(err: BaseException) -> str:
+    reason = getattr(err, "reason", None) if isinstance(err, MaxRetryError) else None
+    return str(reason or err)
+
+
+class KubeReader:
+    """The envoy's pods, log and Deployment from one Kubernetes API server (raw JSON, no models)."""
+
+    def __init__(self, core: Any, apps: Any, host: str, context: str | None = None) -> None:
+        self.core, self.apps = core, apps
+        self.endpoint = f"the Kubernetes API at {host}" + (f" (context {context})" if context else "")
+
+    def _read(self, what: str, call: Callable[..., Any], *args: Any, missing: tuple[int, ...] = (), **kw: Any) -> Any:
+        try:
+            answer = call(*args, _preload_content=False, _request_timeout=KUBE_REQUEST_TIMEOUT, **kw)
+        except ApiException as err:
+            if err.status in missing:
+                return None
+            if not err.status:
+                raise EndpointError(f"cannot reach {self.endpoint}: {err.reason}") from None
+            raise HealthError(f"{self.endpoint} answered HTTP {err.status} to {what}: {_api_message(err)}") from None
+        except (TransportError, OSError) as err:
+            raise EndpointError(f"cannot reach {self.endpoint}: {_transport_reason(err)}") from None
+        return answer.data.decode("utf-8", errors="replace")
+
+    def pods(self, namespace: str) -> list[dict[str, Any]]:
+        text = self._read(
+            f"list pods in {namespace}", self.core.list_namespaced_pod, namespace, label_selector=ENVOY_SELECTOR
+        )
+        return list(json.loads(text).get("items") or [])
+
+    def log(self, namespace: str, pod: str, previous: bool = False, tail: int | None = None) -> str | None:
+        """The container's log; None while it has none (waiting to start, no previous instance)."""
+        extra: dict[str, Any] = {"previous": True} if previous else {}
+        if tail is not None:
+            extra["tail_lines"] = tail
+        what = f"read the log of pod {pod} in {namespace}"
+        call = self.core.read_namespaced_pod_log
+        text = self._read(what, call, pod, namespace, container=ENVOY_CONTAINER, missing=(400, 404), **extra)
+        if text is None and previous:
+            return self.log(namespace, pod, False, tail)
+        return text
+
+    def deployment(self, namespace: str) -> dict[str, Any] | None:
+        what = f"read Deployment {ENVOY_DEPLOYMENT} in {namespace}"
+        text = self._read(what, self.apps.read_namespaced_deployment, ENVOY_DEPLOYMENT, namespace, missing=(404,))
+        return None if text is None else json.loads(text)
+
+
+def kube_reader_from_config(kubeconfig: str | None, context: str | None) -> KubeReader:
+    """An ApiClient of its own for (kubeconfig, context), with urllib3's retries cut to one."""
+    where = f"kubeconfig {kubeconfig or '(default)'}, context {context or '(current)'}"
+    if not HAS_KUBERNETES:
+        raise EndpointError(f"{where}: the kubernetes Python package is missing: {KUBERNETES_IMPORT_ERROR}")
+    configuration = type.__call__(k8s_client.Configuration)
+    configuration.retries = KUBE_RETRIES
+    try:
+        api = k8s_config.new_client_from_config(
+            config_file=kubeconfig, context=context, persist_config=False, client_configuration=configuration
+        )
+    except (ConfigException, OSError, ValueError, TypeError) as err:
+        raise EndpointError(f"{where}: {err}") from None
+    return KubeReader(k8s_client.CoreV1Api(api), k8s_client.AppsV1Api(api), api.configuration.host, context)
+
+
+class Endpoint:
+    """One reader per endpoint, shared by every envoy behind it. Once it failed as a whole, every
+    later use fails at once with the same message (no retry storm, no second time-out)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.down: str | None = None
+        self.api: Any = None
+        try:
+            self.api = make()
+        except EndpointError as err:
+            self.down = err.msg
+
+    def use(self, call: Callable[[Any], Any]) -> Any:
+        if self.down is not None:
+            raise EndpointError(self.down)
+        try:
+            return call(self.api)
+        except EndpointError as err:
+            self.down = err.msg
+            raise
