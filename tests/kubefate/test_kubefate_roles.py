@@ -49,19 +49,8 @@ PLAYBOOK = """\
     group/kubernetes.core.k8s: *k8s
     group/openfl.envoy.kubefate: *kubefate
   tags: [kubefate, envoys]
-  tasks:
-    - name: Submit
-      ansible.builtin.include_role:
-        name: envoy_cluster
-        tasks_from: submit
-    - name: Wait
-      ansible.builtin.include_role:
-        name: envoy_cluster
-        tasks_from: wait
-    - name: Health
-      ansible.builtin.include_role:
-        name: envoy_cluster
-        tasks_from: health
+  roles:
+    - role: envoy_cluster
 """.replace("@VARS@", VARS_FILES)
 
 SEED_KEYS = [

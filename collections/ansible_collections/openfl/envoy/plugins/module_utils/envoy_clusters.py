@@ -10,13 +10,12 @@ descriptor restarts the envoy), and its audit copy is written next to the other 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from ansible_collections.openfl.envoy.plugins.module_utils import envoy as names
+from ansible_collections.openfl.envoy.plugins.module_utils.artifacts import read_text, write_text
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     KubefateClient,
     KubefateError,
@@ -41,21 +40,13 @@ class EnvoyCluster:
     spec_file: str | None
 
 
-def _read_text(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 def desired_spec(envoy: EnvoyCluster) -> dict[str, Any]:
     """The spec with the restart fingerprints as pod annotations (the user's own annotations kept)."""
     spec = {"name": envoy.name, "namespace": envoy.namespace, **envoy.spec}
     section = dict(spec.get("envoy") or {})
     section["podAnnotations"] = {
         **(section.get("podAnnotations") or {}),
-        names.CERT_CHECKSUM_ANNOTATION: names.cert_checksum(_read_text(envoy.certificate_path)),
+        names.CERT_CHECKSUM_ANNOTATION: names.cert_checksum(read_text(envoy.certificate_path)),
         names.PYTHON_CHECKSUM_ANNOTATION: names.python_checksum(read_python_dir(envoy.name, envoy.python_dir).data),
     }
     spec["envoy"] = section
@@ -65,16 +56,6 @@ def desired_spec(envoy: EnvoyCluster) -> dict[str, Any]:
 def audit_text(spec: dict[str, Any]) -> str:
     """The audit copy of a cluster yaml (secret-looking values masked)."""
     return yaml.safe_dump(sanitize(spec), indent=2, sort_keys=False, default_flow_style=False, allow_unicode=True)
-
-
-def write_audit_copy(path: str, text: str) -> None:
-    """Write the audit copy atomically (a reader never sees half a file)."""
-    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def _diff(plan: ClusterPlan, spec: dict[str, Any]) -> dict[str, Any]:
@@ -121,12 +102,7 @@ def submit_envoy(
     entry: dict[str, Any] = {"action": plan.action, "cluster": cluster_summary(plan.cluster), "spec": sanitize(spec)}
     if plan.error:
         return _failure(envoy, plan.error, job=job_summary(plan.job), **entry)
-    audit_changed = False
-    if envoy.spec_file:
-        text = audit_text(spec)
-        audit_changed = _read_text(envoy.spec_file) != text
-        if audit_changed and not check_mode:
-            write_audit_copy(envoy.spec_file, text)
+    audit_changed = bool(envoy.spec_file) and write_text(envoy.spec_file, audit_text(spec), check_mode)
     try:
         job = plan.job if check_mode else service.apply_plan(plan, cover)
     except KubefateError as err:

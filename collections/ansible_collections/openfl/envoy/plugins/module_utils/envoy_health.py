@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from ansible_collections.openfl.envoy.plugins.module_utils import envoy as names
 from ansible_collections.openfl.envoy.plugins.module_utils.envoy_readers import (
     ENVOY_CONTAINER,
     ENVOY_DEPLOYMENT,
@@ -38,17 +39,18 @@ from ansible_collections.openfl.envoy.plugins.module_utils.envoy_readers import 
 )
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     FAILED_JOB_STATUSES,
+    KUBEFATE_CONNECTION_SPEC,
     KubefateClient,
     KubefateError,
-    KubefateService,
     format_states,
     job_ended_text,
     job_still_text,
     job_summary,
 )
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
 
 # OpenFL 1.5 logs "Shard accepted", 1.6 "Shard was accepted by director".
-DEFAULT_MARKERS = ("Shard accepted", "Shard was accepted by director")
+DEFAULT_MARKERS = names.REGISTRATION_MARKERS
 # OpenFL's ERROR/CRITICAL levels, a rejected or failed registration, click's "Error: ...", a Python
 # exception line, a traceback (the role's envoy_cluster_health_error_patterns).
 DEFAULT_ERROR_PATTERNS = (
@@ -133,6 +135,7 @@ class EnvoyTarget:
     skip: bool = False
     kubefate: dict[str, Any] | None = None
     kubernetes: dict[str, Any] = field(default_factory=dict)
+    certificate_path: str | None = None
 
     @classmethod
     def from_params(cls, item: dict[str, Any]) -> EnvoyTarget:
@@ -143,11 +146,26 @@ class EnvoyTarget:
             skip=bool(item.get("skip")),
             kubefate=item.get("kubefate"),
             kubernetes=dict(item.get("kubernetes") or {}),
+            certificate_path=item.get("certificate_path"),
         )
 
     @property
     def label(self) -> str:
         return f"{self.name} (namespace {self.namespace})"
+
+
+def envoy_target_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The argument spec of one envoy to check (its connections included), plus ``extra`` options."""
+    return {
+        "name": {"type": "str", "required": True},
+        "namespace": {"type": "str", "required": True},
+        "job_uuid": {"type": "str"},
+        "skip": {"type": "bool", "default": False},
+        "kubefate": {"type": "dict", "options": {k: dict(v) for k, v in KUBEFATE_CONNECTION_SPEC.items()}},
+        "kubernetes": {"type": "dict", "options": {"kubeconfig": {"type": "path"}, "context": {"type": "str"}}},
+        "certificate_path": {"type": "path"},
+        **extra,
+    }
 
 
 def target_problems(targets: list[EnvoyTarget], wait: bool) -> list[str]:
@@ -171,6 +189,7 @@ class Verdict:
     cluster_status: str | None = None
     containers: list[dict[str, Any]] = field(default_factory=list)
     log_excerpt: list[str] = field(default_factory=list)
+    certificate_expires: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -184,7 +203,22 @@ class Verdict:
             "containers": [{k: c[k] for k in ("pod", "ready", "state")} for c in self.containers],
             "restarts": [c["restarts"] for c in self.containers],
             "log_excerpt": list(self.log_excerpt),
+            "certificate_expires": self.certificate_expires,
         }
+
+
+def certificate_expiry(path: str | None) -> str | None:
+    """When the envoy's certificate expires ("YYYY-MM-DD HH:MM UTC"), None when it is missing or unreadable."""
+    if not path:
+        return None
+    try:
+        from cryptography import x509
+
+        with open(path, "rb") as handle:
+            cert = x509.load_pem_x509_certificate(handle.read())
+    except (ImportError, OSError, ValueError):
+        return None
+    return cert.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def skipped(target: EnvoyTarget) -> Verdict:
@@ -540,6 +574,7 @@ class EnvoyHealth:
             cluster_status=status,
             containers=watch.containers,
             log_excerpt=log_tail(watch.lines, self.options.excerpt_lines),
+            certificate_expires=certificate_expiry(target.certificate_path),
         )
 
     def _observations(self, watch: _Watch) -> list[str]:

@@ -12,12 +12,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ansible_collections.openfl.envoy.plugins.module_utils import envoy as names
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     KubefateAuthError,
     KubefateError,
-    KubefateService,
     KubefateTransportError,
 )
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
 
 try:
     from kubernetes import client as k8s_client
@@ -47,9 +48,9 @@ except ImportError as err:  # pragma: no cover - the module reports it with miss
 
 
 # The envoy's fixed objects (the chart's names).
-ENVOY_SELECTOR = "openfl=envoy"
-ENVOY_CONTAINER = "envoy"
-ENVOY_DEPLOYMENT = "envoy"
+ENVOY_SELECTOR = names.POD_LABEL_SELECTOR
+ENVOY_CONTAINER = names.CONTAINER_NAME
+ENVOY_DEPLOYMENT = names.DEPLOYMENT_NAME
 KUBE_RETRIES = 1  # urllib3's retries per request: an API server that is down ends the wait
 KUBE_REQUEST_TIMEOUT = 10
 

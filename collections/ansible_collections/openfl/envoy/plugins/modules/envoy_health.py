@@ -118,6 +118,17 @@ options:
             description:
               - The kubeconfig context; its current context when not set.
             type: str
+      certificate_path:
+        description:
+          - The envoy's certificate on the control node; with O(wait=false) its expiry is returned.
+        type: path
+  jobs:
+    description:
+      - The per-envoy results of the submit step (M(openfl.envoy.envoy_clusters)), by envoy name - C(job_uuid) and
+        C(changed). An envoy without its own O(envoys[].job_uuid) waits for the job it was handed; in check mode an
+        envoy whose submit predicted a change is skipped.
+    type: dict
+    default: {}
   wait:
     description:
       - Wait for the jobs and judge each envoy (V(true)), or read each envoy once without waiting or judging
@@ -322,6 +333,10 @@ envoys:
             of a restarted container).
           type: list
           elements: str
+        certificate_expires:
+          description: When the envoy's certificate expires (C(YYYY-MM-DD HH:MM UTC)); null when it is missing or
+            O(wait=true).
+          type: str
 elapsed:
   description: Seconds the whole check took.
   returned: always
@@ -341,10 +356,10 @@ from ansible_collections.openfl.envoy.plugins.module_utils.envoy_health import (
     EnvoyHealth,
     EnvoyTarget,
     HealthOptions,
+    envoy_target_spec,
     target_problems,
 )
 from ansible_collections.openfl.envoy.plugins.module_utils.envoy_readers import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
-from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import KUBEFATE_CONNECTION_SPEC
 
 
 def _strings(default: tuple[str, ...]) -> dict[str, Any]:
@@ -352,16 +367,9 @@ def _strings(default: tuple[str, ...]) -> dict[str, Any]:
 
 
 def argument_spec() -> dict[str, Any]:
-    envoy = {
-        "name": {"type": "str", "required": True},
-        "namespace": {"type": "str", "required": True},
-        "job_uuid": {"type": "str"},
-        "skip": {"type": "bool", "default": False},
-        "kubefate": {"type": "dict", "options": {k: dict(v) for k, v in KUBEFATE_CONNECTION_SPEC.items()}},
-        "kubernetes": {"type": "dict", "options": {"kubeconfig": {"type": "path"}, "context": {"type": "str"}}},
-    }
     return {
-        "envoys": {"type": "list", "elements": "dict", "required": True, "options": envoy},
+        "envoys": {"type": "list", "elements": "dict", "required": True, "options": envoy_target_spec()},
+        "jobs": {"type": "dict", "default": {}},
         "wait": {"type": "bool", "default": True},
         "job_timeout": {"type": "int", "default": 900},
         "job_grace": {"type": "int", "default": 10},
@@ -389,13 +397,26 @@ def options_from(params: dict[str, Any]) -> HealthOptions:
     )
 
 
+def with_submitted(item: dict[str, Any], jobs: dict[str, Any], check_mode: bool) -> dict[str, Any]:
+    """An envoy with the job the submit step handed it (its own job_uuid wins); in check mode an
+    envoy whose submit predicted a change has nothing to check yet."""
+    submitted = jobs.get(item["name"]) or {}
+    return dict(
+        item,
+        job_uuid=item["job_uuid"] or submitted.get("job_uuid"),
+        skip=item["skip"] or (check_mode and bool(submitted.get("changed"))),
+    )
+
+
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     options = options_from(params)
-    targets = [EnvoyTarget.from_params(item) for item in params["envoys"]]
+    targets = [
+        EnvoyTarget.from_params(with_submitted(item, params["jobs"], module.check_mode)) for item in params["envoys"]
+    ]
     problems = options.problems() + target_problems(targets, params["wait"])
     if problems:
         module.fail_json(msg="; ".join(problems), envoys={})

@@ -4,16 +4,9 @@ itself is tested on the backend, test_envoy_health.py, and on the sandbox)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-_COLLECTIONS = str(Path(__file__).resolve().parents[7])
-if _COLLECTIONS not in sys.path:
-    sys.path.insert(0, _COLLECTIONS)
-
 from ansible_collections.openfl.envoy.plugins.module_utils import envoy_health as backend
 from ansible_collections.openfl.envoy.plugins.modules import envoy_health
-from module_runner import run_module
+from ansible_collections.openfl.envoy.tests.unit.plugins.modules.module_runner import run_module
 
 KUBEFATE = {"url": "http://127.0.0.1:9", "username": "admin", "password": "s3cret-pw"}
 
