@@ -10,7 +10,10 @@ import time
 
 from k8s_roles_support import ROOT, make_envoy_cert
 
-CONNECTIONS = f"{ROOT}/playbooks/vars/connections.yml"
+VARS_FILES = f"""  vars_files:
+    - {ROOT}/playbooks/vars/connections.yml
+    - {ROOT}/playbooks/vars/envoy.yml
+"""
 DESCRIBE = """\
     - name: Describe the envoy for the health check
       ansible.builtin.set_fact:
@@ -49,9 +52,7 @@ ROLLOUT = f"""\
 - name: Submit every envoy, then wait for all and check all in one task
   hosts: envoys
   gather_facts: false
-  vars_files:
-    - {CONNECTIONS}
-  module_defaults:
+{VARS_FILES}  module_defaults:
     group/openfl.envoy.kubefate: "{{{{ openfl_kubefate_connection }}}}"
   tasks:
     - name: Submit
@@ -65,9 +66,7 @@ STATUS = f"""\
 - name: Status of every envoy
   hosts: envoys
   gather_facts: false
-  vars_files:
-    - {CONNECTIONS}
-  tasks:
+{VARS_FILES}  tasks:
 {DESCRIBE}"""
 
 

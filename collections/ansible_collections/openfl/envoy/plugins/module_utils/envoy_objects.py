@@ -73,10 +73,6 @@ class EnvoyObjects:
         self.labels = {**target.labels, **names.object_labels(target.name)}
         self.namespace: dict[str, Any] | None = None
 
-    @property
-    def _ns_path(self) -> str:
-        return f"/api/v1/namespaces/{self.target.namespace}"
-
     # -- namespace and secret --------------------------------------------------------------
 
     def _pki_files(self) -> dict[str, bytes] | None:
@@ -91,7 +87,7 @@ class EnvoyObjects:
 
     def apply_namespace_and_secret(self) -> dict[str, Any]:
         t = self.target
-        self.namespace = self.api.get(self._ns_path)
+        self.namespace = self.api.namespace(t.namespace)
         meta = (self.namespace or {}).get("metadata") or {}
         owner = (meta.get("labels") or {}).get(names.ENVOY_LABEL, "")
         if owner not in ("", t.name):
@@ -132,14 +128,14 @@ class EnvoyObjects:
         if not self.check_mode:
             if self.namespace is None:
                 body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": t.namespace, **after}}
-                self.namespace = self.api.create("/api/v1/namespaces", body)
+                self.namespace = self.api.create_namespace(body)
             else:
-                self.api.merge_patch(self._ns_path, {"metadata": {"labels": self.labels, "annotations": ours}})
+                self.api.patch_namespace(t.namespace, {"metadata": {"labels": self.labels, "annotations": ours}})
         return True, (before, after)
 
     def _secret(self, files: dict[str, bytes] | None) -> tuple[bool, tuple[Any, Any]]:
-        path = f"{self._ns_path}/secrets/{names.SECRET_NAME}"
-        existing = self.api.get(path) if self.namespace is not None else None
+        ns = self.target.namespace
+        existing = self.api.read("secret", ns, names.SECRET_NAME) if self.namespace is not None else None
         before = None
         if existing is not None:
             current = {k: base64.b64decode(v) for k, v in (existing.get("data") or {}).items()}
@@ -164,13 +160,13 @@ class EnvoyObjects:
                 "data": {k: base64.b64encode(v).decode() for k, v in files.items()},
             }
             if existing is None:
-                self.api.create(f"{self._ns_path}/secrets", body)
+                self.api.create("secret", ns, body)
             elif existing.get("type", "Opaque") != "Opaque":  # the type is immutable
-                self.api.delete(path)
-                self.api.create(f"{self._ns_path}/secrets", body)
+                self.api.delete("secret", ns, names.SECRET_NAME)
+                self.api.create("secret", ns, body)
             else:
                 body["metadata"]["resourceVersion"] = meta.get("resourceVersion")
-                self.api.replace(path, body)
+                self.api.replace("secret", ns, body)
         return True, (before, after)
 
     # -- configmap --------------------------------------------------------------------------
@@ -180,10 +176,11 @@ class EnvoyObjects:
         pydir = read_python_dir(t.name, t.python_dir)
         if pydir.errors:
             return _step(failed=True, msg="; ".join(pydir.errors))
-        path = f"{self._ns_path}/configmaps/{names.CONFIGMAP_NAME}"
         if self.namespace is None:
-            self.namespace = self.api.get(self._ns_path)
-        existing = self.api.get(path) if self.namespace is not None else None
+            self.namespace = self.api.namespace(t.namespace)
+        existing = (
+            self.api.read("config_map", t.namespace, names.CONFIGMAP_NAME) if self.namespace is not None else None
+        )
         before = None if existing is None else {"data": dict(existing.get("data") or {})}
         after = {"data": pydir.data}
         labels_ok = existing is not None and self.labels.items() <= ((existing["metadata"].get("labels") or {}).items())
@@ -202,10 +199,10 @@ class EnvoyObjects:
                 "data": pydir.data,
             }
             if existing is None:
-                self.api.create(f"{self._ns_path}/configmaps", body)
+                self.api.create("config_map", t.namespace, body)
             else:
                 body["metadata"]["resourceVersion"] = meta.get("resourceVersion")
-                self.api.replace(path, body)
+                self.api.replace("config_map", t.namespace, body)
         return _step(True, {"before": before or {}, "after": after})
 
 

@@ -8,11 +8,16 @@ envoy behind it stops at once. The state machine is in ``envoy_health``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.openfl.envoy.plugins.module_utils import envoy as names
+from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import (
+    K8sError,
+    call,
+    k8s_client,
+    new_api_client,
+)
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     KubefateAuthError,
     KubefateError,
@@ -20,39 +25,10 @@ from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
 )
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
 
-try:
-    from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
-    from kubernetes.client.exceptions import ApiException
-    from kubernetes.config.config_exception import ConfigException
-    from urllib3.exceptions import HTTPError as TransportError
-    from urllib3.exceptions import MaxRetryError
-
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR: str | None = None
-except ImportError as err:  # pragma: no cover - the module reports it with missing_required_lib
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = str(err)
-
-    class ApiException(Exception):  # type: ignore[no-redef]
-        status = 0
-
-    class ConfigException(Exception):  # type: ignore[no-redef]
-        pass
-
-    class TransportError(Exception):  # type: ignore[no-redef]
-        pass
-
-    class MaxRetryError(TransportError):  # type: ignore[no-redef]
-        pass
-
-
 # The envoy's fixed objects (the chart's names).
 ENVOY_SELECTOR = names.POD_LABEL_SELECTOR
 ENVOY_CONTAINER = names.CONTAINER_NAME
 ENVOY_DEPLOYMENT = names.DEPLOYMENT_NAME
-KUBE_RETRIES = 1  # urllib3's retries per request: an API server that is down ends the wait
-KUBE_REQUEST_TIMEOUT = 10
 
 
 class HealthError(Exception):
@@ -100,19 +76,6 @@ class KubefateReader:
         return cluster, self.service.latest_job(cluster, name, namespace, jobs)
 
 
-def _api_message(err: ApiException) -> str:
-    """The API server's own message (its Status object), else the HTTP reason."""
-    try:
-        return str(json.loads(err.body or "")["message"])
-    except (ValueError, KeyError, TypeError):
-        return str(err.reason)
-
-
-def _transport_reason(err: BaseException) -> str:
-    reason = getattr(err, "reason", None) if isinstance(err, MaxRetryError) else None
-    return str(reason or err)
-
-
 class KubeReader:
     """The envoy's pods, log and Deployment from one Kubernetes API server (raw JSON, no models)."""
 
@@ -120,24 +83,22 @@ class KubeReader:
         self.core, self.apps = core, apps
         self.endpoint = f"the Kubernetes API at {host}" + (f" (context {context})" if context else "")
 
-    def _read(self, what: str, call: Callable[..., Any], *args: Any, missing: tuple[int, ...] = (), **kw: Any) -> Any:
+    def _read(self, what: str, method: Callable[..., Any], *args: Any, missing: tuple[int, ...] = (), **kw: Any) -> Any:
+        """One read (None for 404 and the ``missing`` statuses)."""
         try:
-            answer = call(*args, _preload_content=False, _request_timeout=KUBE_REQUEST_TIMEOUT, **kw)
-        except ApiException as err:
+            return call(self.endpoint, what, method, *args, **kw)
+        except K8sError as err:
             if err.status in missing:
                 return None
-            if not err.status:
-                raise EndpointError(f"cannot reach {self.endpoint}: {err.reason}") from None
-            raise HealthError(f"{self.endpoint} answered HTTP {err.status} to {what}: {_api_message(err)}") from None
-        except (TransportError, OSError) as err:
-            raise EndpointError(f"cannot reach {self.endpoint}: {_transport_reason(err)}") from None
-        return answer.data.decode("utf-8", errors="replace")
+            if err.status is None:
+                raise EndpointError(err.msg) from None
+            raise HealthError(err.msg) from None
 
     def pods(self, namespace: str) -> list[dict[str, Any]]:
-        text = self._read(
+        answer = self._read(
             f"list pods in {namespace}", self.core.list_namespaced_pod, namespace, label_selector=ENVOY_SELECTOR
         )
-        return list(json.loads(text).get("items") or [])
+        return list((answer or {}).get("items") or [])
 
     def log(self, namespace: str, pod: str, previous: bool = False, tail: int | None = None) -> str | None:
         """The container's log; None while it has none (waiting to start, no previous instance)."""
@@ -145,31 +106,23 @@ class KubeReader:
         if tail is not None:
             extra["tail_lines"] = tail
         what = f"read the log of pod {pod} in {namespace}"
-        call = self.core.read_namespaced_pod_log
-        text = self._read(what, call, pod, namespace, container=ENVOY_CONTAINER, missing=(400, 404), **extra)
+        method = self.core.read_namespaced_pod_log
+        text = self._read(what, method, pod, namespace, container=ENVOY_CONTAINER, missing=(400,), raw=True, **extra)
         if text is None and previous:
             return self.log(namespace, pod, False, tail)
         return text
 
     def deployment(self, namespace: str) -> dict[str, Any] | None:
         what = f"read Deployment {ENVOY_DEPLOYMENT} in {namespace}"
-        text = self._read(what, self.apps.read_namespaced_deployment, ENVOY_DEPLOYMENT, namespace, missing=(404,))
-        return None if text is None else json.loads(text)
+        return self._read(what, self.apps.read_namespaced_deployment, ENVOY_DEPLOYMENT, namespace)
 
 
 def kube_reader_from_config(kubeconfig: str | None, context: str | None) -> KubeReader:
-    """An ApiClient of its own for (kubeconfig, context), with urllib3's retries cut to one."""
-    where = f"kubeconfig {kubeconfig or '(default)'}, context {context or '(current)'}"
-    if not HAS_KUBERNETES:
-        raise EndpointError(f"{where}: the kubernetes Python package is missing: {KUBERNETES_IMPORT_ERROR}")
-    configuration = type.__call__(k8s_client.Configuration)
-    configuration.retries = KUBE_RETRIES
+    """A reader over an ApiClient of its own for (kubeconfig, context)."""
     try:
-        api = k8s_config.new_client_from_config(
-            config_file=kubeconfig, context=context, persist_config=False, client_configuration=configuration
-        )
-    except (ConfigException, OSError, ValueError, TypeError) as err:
-        raise EndpointError(f"{where}: {err}") from None
+        api = new_api_client(kubeconfig, context)
+    except K8sError as err:
+        raise EndpointError(err.msg) from None
     return KubeReader(k8s_client.CoreV1Api(api), k8s_client.AppsV1Api(api), api.configuration.host, context)
 
 

@@ -1,9 +1,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Kubernetes connection of the collection's modules: one API client per (kubeconfig, context).
 
-Objects travel as plain dicts (JSON in, JSON out) rather than the client's model classes: what the
-modules compare and return is what ``kubectl get -o json`` shows. Transport failures become
-``K8sError`` naming the API server, so that nobody blames an envoy for an unreachable cluster.
+Objects travel as plain dicts (the API's JSON, ``_preload_content=False``) rather than the
+client's model classes: what the modules compare and return is what ``kubectl get -o json``
+shows. Requests are retried once at most and time out, so an API server that is down fails a
+run at once; such failures name the API server, so that nobody blames an envoy for an
+unreachable cluster.
 """
 
 from __future__ import annotations
@@ -12,113 +14,131 @@ import json
 from typing import Any
 
 try:
+    from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
-    from kubernetes.client.rest import ApiException
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config.config_exception import ConfigException
+    from urllib3.exceptions import HTTPError as TransportError
+    from urllib3.exceptions import MaxRetryError
 
     HAS_KUBERNETES = True
-except ImportError:  # pragma: no cover - reported by the module
+    KUBERNETES_IMPORT_ERROR: str | None = None
+except ImportError as err:  # pragma: no cover - the modules report it with missing_required_lib
     HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = str(err)
+    k8s_client = k8s_config = None
+
+    class ApiException(Exception):  # type: ignore[no-redef]
+        status = 0
+
+    class ConfigException(Exception):  # type: ignore[no-redef]
+        pass
+
+    class TransportError(Exception):  # type: ignore[no-redef]
+        pass
+
+    class MaxRetryError(TransportError):  # type: ignore[no-redef]
+        pass
+
+
+REQUEST_RETRIES = 1  # urllib3's retries per request
+REQUEST_TIMEOUT = 10  # seconds
 
 
 class K8sError(Exception):
-    """A Kubernetes call failed; ``status`` is the HTTP status (None when the API did not answer)."""
+    """A Kubernetes call failed. ``status`` is the HTTP status, None when the API server could not
+    be used at all (unreachable, TLS, kubeconfig); ``detail`` is the server's message or the reason."""
 
-    def __init__(self, msg: str, status: int | None = None) -> None:
+    def __init__(self, msg: str, status: int | None = None, detail: str = "") -> None:
         super().__init__(msg)
         self.msg = msg
         self.status = status
+        self.detail = detail or msg
+
+
+def api_message(err: Any) -> str:
+    """The API server's own message (its Status object), else the HTTP reason."""
+    try:
+        return str(json.loads(err.body or "")["message"])
+    except (ValueError, KeyError, TypeError):
+        return str(err.reason)
+
+
+def transport_reason(err: BaseException) -> str:
+    reason = getattr(err, "reason", None) if isinstance(err, MaxRetryError) else None
+    return str(reason or err)
+
+
+def new_api_client(kubeconfig: str | None, context: str | None) -> Any:
+    """An ApiClient of its own for (kubeconfig, context), with urllib3's retries cut to one."""
+    where = f"kubeconfig {kubeconfig or '(default)'}, context {context or '(current)'}"
+    if not HAS_KUBERNETES:
+        raise K8sError(f"{where}: the kubernetes Python package is missing: {KUBERNETES_IMPORT_ERROR}")
+    configuration = type.__call__(k8s_client.Configuration)
+    configuration.retries = REQUEST_RETRIES
+    try:
+        return k8s_config.new_client_from_config(
+            config_file=kubeconfig, context=context, persist_config=False, client_configuration=configuration
+        )
+    except (ConfigException, OSError, ValueError, TypeError) as err:
+        raise K8sError(f"{where}: {err}") from None
+
+
+def call(endpoint: str, what: str, method: Any, *args: Any, raw: bool = False, **kwargs: Any) -> Any:
+    """One typed API call as JSON (``raw``: as text); None for 404. ``endpoint`` and ``what`` name it in errors."""
+    try:
+        answer = method(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs)
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        if not err.status:
+            raise K8sError(f"cannot reach {endpoint}: {err.reason}", None, str(err.reason)) from None
+        message = api_message(err)
+        raise K8sError(f"{endpoint} answered HTTP {err.status} to {what}: {message}", err.status, message) from None
+    except (TransportError, OSError) as err:
+        reason = transport_reason(err)
+        raise K8sError(f"cannot reach {endpoint}: {reason}", None, reason) from None
+    text = answer.data.decode("utf-8", errors="replace")
+    if raw:
+        return text
+    return json.loads(text) if text else {}
 
 
 class K8sApi:
-    """Namespaced reads and writes of core and apps objects, as dicts, over one API client."""
+    """Core objects of one namespace at a time, as dicts, over one API client."""
 
     def __init__(self, kubeconfig: str | None, context: str | None) -> None:
-        if not HAS_KUBERNETES:
-            raise K8sError("the kubernetes Python package is required (pip install kubernetes)")
-        try:
-            self.api_client = k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
-        except Exception as exc:  # the loader raises ConfigException, OSError, yaml errors
-            where = f"kubeconfig {kubeconfig or '(default)'}" + (f", context {context}" if context else "")
-            raise K8sError(f"cannot load {where}: {exc}") from None
-        self.server = self.api_client.configuration.host
+        self.api_client = new_api_client(kubeconfig, context)
+        self.core = k8s_client.CoreV1Api(self.api_client)
+        host = self.api_client.configuration.host
+        self.endpoint = f"the Kubernetes API at {host}" + (f" (context {context})" if context else "")
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        query: list | None = None,
-        raw: bool = False,
-        content_type: str = "application/json",
-    ) -> Any:
-        """One request; None for 404. Raises K8sError for other API errors and transport errors."""
-        headers = {"Accept": "application/json", "Content-Type": content_type}
-        try:
-            status, data = self._send(method, path, body, query or [], headers)
-        except ApiException as exc:  # older clients raise for every non-2xx answer
-            status, data = exc.status, exc.body or ""
-        except Exception as exc:  # urllib3 connection, TLS and time-out errors
-            reason = f"{type(exc).__name__}: {exc}"
-            raise K8sError(f"the Kubernetes API at {self.server} did not answer ({reason})") from None
-        if isinstance(data, bytes):
-            data = data.decode("utf-8", "replace")
-        if status == 404:
-            return None
-        if status >= 400:
-            raise K8sError(f"{method} {path} on {self.server}: {status} {_api_message(data)}", status)
-        return data if raw else (json.loads(data) if data else {})
+    def _call(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        return call(self.endpoint, what, getattr(self.core, method), *args, **kwargs)
 
-    def _send(self, method: str, path: str, body: Any, query: list, headers: dict[str, str]) -> tuple[int, Any]:
-        client = self.api_client
-        if hasattr(client, "param_serialize"):  # kubernetes >= 33
-            request = client.param_serialize(
-                method, path, query_params=query, header_params=headers, body=body, auth_settings=["BearerToken"]
-            )
-            response = client.call_api(*request)
-            response.read()
-            return response.status, response.data
-        response = client.call_api(
-            path,
-            method,
-            query_params=query,
-            header_params=headers,
-            body=body,
-            auth_settings=["BearerToken"],
-            _preload_content=False,
-            _return_http_data_only=False,
-        )[0]
-        return response.status, response.data
+    def namespace(self, name: str) -> dict[str, Any] | None:
+        return self._call(f"read namespace {name}", "read_namespace", name)
 
-    def get(self, path: str) -> dict[str, Any] | None:
-        return self._call("GET", path)
+    def create_namespace(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call(f"create namespace {body['metadata']['name']}", "create_namespace", body)
 
-    def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", path, body)
+    def patch_namespace(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call(f"patch namespace {name}", "patch_namespace", name, body)
 
-    def replace(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("PUT", path, body)
+    def read(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """``kind`` is ``secret`` or ``config_map`` (the client's method names)."""
+        return self._call(f"read {kind} {namespace}/{name}", f"read_namespaced_{kind}", name, namespace)
 
-    def delete(self, path: str) -> Any:
-        return self._call("DELETE", path)
+    def create(self, kind: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        name = body["metadata"]["name"]
+        return self._call(f"create {kind} {namespace}/{name}", f"create_namespaced_{kind}", namespace, body)
 
-    def merge_patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call("PATCH", path, body, content_type="application/merge-patch+json")
+    def replace(self, kind: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        name = body["metadata"]["name"]
+        return self._call(f"replace {kind} {namespace}/{name}", f"replace_namespaced_{kind}", name, namespace, body)
 
-    def log(self, namespace: str, pod: str, container: str, previous: bool = False, tail: int | None = None) -> str:
-        query: list = [("container", container)]
-        if previous:
-            query.append(("previous", "true"))
-        if tail:
-            query.append(("tailLines", str(tail)))
-        return self._call("GET", f"/api/v1/namespaces/{namespace}/pods/{pod}/log", query=query, raw=True) or ""
-
-
-def _api_message(body: Any) -> str:
-    """The ``message`` of a Kubernetes Status, or the start of the body."""
-    try:
-        return str(json.loads(body).get("message"))
-    except (TypeError, ValueError, AttributeError):
-        return str(body)[:300]
+    def delete(self, kind: str, namespace: str, name: str) -> Any:
+        return self._call(f"delete {kind} {namespace}/{name}", f"delete_namespaced_{kind}", name, namespace)
 
 
 class K8sConnections:

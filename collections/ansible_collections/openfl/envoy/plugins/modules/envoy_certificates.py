@@ -10,8 +10,8 @@ short_description: Issue or verify the key and certificate of many envoys, signe
 version_added: 0.2.0
 description:
   - For every envoy given, in one process (manual steps 10-12), keeps an unencrypted private key and a client
-    certificate (CN = SAN = the envoy's name, the OpenFL shard name) signed by the CA, plus a copy of the root CA:
-    the three files of the envoy's C(envoy-cert) Secret.
+    certificate (CN and SAN are the envoy's name, the OpenFL shard name) signed by the CA, plus a copy of the root
+    CA - the three files of the envoy's C(envoy-cert) Secret.
   - Each envoy is decided as M(openfl.envoy.x509_certificate) decides one (the same backend and idempotence
     contract); the CA is read once and its key opened only when a certificate is due.
   - A key or certificate that is regenerated for any reason but a missing file comes with a warning naming the

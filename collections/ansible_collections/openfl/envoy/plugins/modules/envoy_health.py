@@ -359,7 +359,7 @@ from ansible_collections.openfl.envoy.plugins.module_utils.envoy_health import (
     envoy_target_spec,
     target_problems,
 )
-from ansible_collections.openfl.envoy.plugins.module_utils.envoy_readers import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 
 
 def _strings(default: tuple[str, ...]) -> dict[str, Any]:

@@ -135,12 +135,17 @@ ENVOY_SPEC: dict[str, Any] = {
     "name": {"type": "str", "required": True},
     "cluster": {"type": "str", "default": ""},
     "certificate_path": {"type": "path"},
-    **{
-        key: {"type": "raw" if key in ("envoy_config", "director_port", "director_agg_port", "image_tag") else "str"}
-        for key in INPUTS
-    },
+    "namespace": {"type": "str"},
+    "python_dir": {"type": "path"},
+    "envoy_config": {"type": "raw"},
+    "director_fqdn": {"type": "str"},
+    "director_ip": {"type": "str"},
+    "director_port": {"type": "raw"},
+    "director_agg_port": {"type": "raw"},
+    "registry": {"type": "str"},
+    "image": {"type": "str"},
+    "image_tag": {"type": "raw"},
 }
-ENVOY_SPEC["python_dir"] = {"type": "path"}
 
 
 def envoy_errors(entry: dict[str, Any]) -> list[str]:

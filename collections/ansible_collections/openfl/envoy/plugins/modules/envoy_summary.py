@@ -140,8 +140,8 @@ from ansible_collections.openfl.envoy.plugins.module_utils.envoy_health import (
     HealthOptions,
     envoy_target_spec,
 )
-from ansible_collections.openfl.envoy.plugins.module_utils.envoy_readers import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 from ansible_collections.openfl.envoy.plugins.module_utils.envoy_summary import markdown, summary_line, write_summary
+from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 
 
 def main() -> None:
