@@ -20,6 +20,8 @@ PLAYBOOK = """\
 - name: PKI | root CA and envoy certificates
   hosts: envoys
   gather_facts: false
+  vars_files:
+    - @REPO@/playbooks/vars/envoy.yml
   roles:
     - role: ca
     - role: envoy_cert
@@ -108,5 +110,5 @@ all:
 """
     )
     playbook = root / "pki.yml"
-    playbook.write_text(PLAYBOOK)
+    playbook.write_text(PLAYBOOK.replace("@REPO@", str(REPO)))
     return Site(root, pki, inventory, playbook)

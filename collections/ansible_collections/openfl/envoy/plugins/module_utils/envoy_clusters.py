@@ -10,10 +10,10 @@ descriptor restarts the envoy), and its audit copy is written next to the other 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from ansible_collections.openfl.envoy.plugins.module_utils import envoy as names
 from ansible_collections.openfl.envoy.plugins.module_utils.artifacts import read_text, write_text
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
@@ -23,9 +23,17 @@ from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     job_summary,
     normalize,
     sanitize,
+    service_key,
 )
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import ClusterPlan, KubefateService
 from ansible_collections.openfl.envoy.plugins.module_utils.validation import read_python_dir
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    HAS_YAML = False
 
 
 @dataclass
@@ -55,7 +63,10 @@ def desired_spec(envoy: EnvoyCluster) -> dict[str, Any]:
 
 def audit_text(spec: dict[str, Any]) -> str:
     """The audit copy of a cluster yaml (secret-looking values masked)."""
-    return yaml.safe_dump(sanitize(spec), indent=2, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    spec = sanitize(spec)
+    if not HAS_YAML:  # JSON is YAML too
+        return json.dumps(spec, indent=2) + "\n"
+    return yaml.safe_dump(spec, indent=2, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
 def _diff(plan: ClusterPlan, spec: dict[str, Any]) -> dict[str, Any]:
@@ -119,11 +130,6 @@ def submit_envoy(
     return entry
 
 
-def endpoint_key(connection: dict[str, Any]) -> tuple:
-    """What makes two envoys share a KubeFATE service (and so one login and one listing)."""
-    return (str(connection.get("url") or "").rstrip("/"), connection.get("host_header"), connection.get("username"))
-
-
 def submit_all(
     entries: list[dict[str, Any]], check_mode: bool, cover: bool, client_factory: Any = KubefateClient.from_params
 ) -> dict[str, dict[str, Any]]:
@@ -139,7 +145,7 @@ def submit_all(
             python_dir=entry["python_dir"],
             spec_file=entry.get("spec_file"),
         )
-        groups.setdefault(endpoint_key(connection), (connection, []))[1].append(envoy)
+        groups.setdefault(service_key(connection), (connection, []))[1].append(envoy)
     results: dict[str, dict[str, Any]] = {}
     for connection, envoys in groups.values():
         service = KubefateService(client_factory(connection))

@@ -46,6 +46,7 @@ from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     job_ended_text,
     job_still_text,
     job_summary,
+    service_key,
 )
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
 
@@ -378,7 +379,7 @@ class EnvoyHealth:
 
     def kubefate(self, target: EnvoyTarget) -> Endpoint:
         params = target.kubefate or {}
-        key = ("kubefate", str(params.get("url") or "").rstrip("/"), params.get("host_header"), params.get("username"))
+        key = ("kubefate", *service_key(params))
         if key not in self._endpoints:
             self._endpoints[key] = Endpoint(lambda: self._kubefate_reader(params))
         return self._endpoints[key]

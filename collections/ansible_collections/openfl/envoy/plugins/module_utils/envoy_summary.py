@@ -43,9 +43,9 @@ def markdown(lines: list[dict[str, Any]]) -> str:
         return str(line[key])
 
     rows = ["# Envoy rollout summary", ""]
-    rows.append("| " + " | ".join(title for _, title in COLUMNS) + " |")
+    rows.append("| " + " | ".join(title for _key, title in COLUMNS) + " |")
     rows.append("|" + "---|" * len(COLUMNS))
-    rows += ["| " + " | ".join(cell(line, key) for key, _ in COLUMNS) + " |" for line in lines]
+    rows += ["| " + " | ".join(cell(line, key) for key, _title in COLUMNS) + " |" for line in lines]
     registered = sum(1 for line in lines if line["registered"])
     rows += ["", f"{registered} of {len(lines)} envoys registered."]
     return "\n".join(rows) + "\n"

@@ -58,6 +58,11 @@ SECRET_KEY_MARKERS = ("password", "passwd", "secret", "token", "privatekey", "pr
 MASK = "********"
 
 
+def service_key(connection: dict[str, Any]) -> tuple[str, Any, Any]:
+    """What makes two envoys share a KubeFATE service (one login, one listing): URL, Host header, user."""
+    return (str(connection.get("url") or "").rstrip("/"), connection.get("host_header"), connection.get("username"))
+
+
 def kubefate_argument_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The connection option family plus a module's own options."""
     spec = {key: dict(value) for key, value in KUBEFATE_CONNECTION_SPEC.items()}

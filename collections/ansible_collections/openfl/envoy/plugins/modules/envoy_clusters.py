@@ -69,7 +69,7 @@ options:
         description: The KubeFATE connection (the options of the C(openfl.envoy.kubefate) doc fragment).
         type: dict
         required: true
-        options:
+        suboptions:
           url:
             description: Base URL of the KubeFATE service, without C(/v1).
             type: str

@@ -138,7 +138,7 @@ errors:
   sample: ["envoy-2: openfl_director_ip 'director.example' is not an IP address"]
 """
 
-import traceback
+import importlib.util
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.openfl.envoy.plugins.module_utils.validation import (
@@ -147,14 +147,8 @@ from ansible_collections.openfl.envoy.plugins.module_utils.validation import (
     validate_envoy,
 )
 
-try:
-    import cryptography  # noqa: F401  (certificate_cn reads certificates with it)
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
+# certificate_cn reads certificates with the cryptography library.
+HAS_CRYPTOGRAPHY = importlib.util.find_spec("cryptography") is not None
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -176,7 +170,7 @@ def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib("cryptography"))
     cert_cn, cert_errors = certificate_cn(params["name"], params["certificate_path"])
     spec = EnvoyInput(
         name=params["name"],

@@ -94,16 +94,11 @@ digest:
   type: str
 """
 
-import os
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.chart import chart_digest, package_chart
+from ansible_collections.openfl.envoy.plugins.module_utils.chart_upload import ChartPackage, ensure_chart
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     KubefateClient,
     KubefateError,
-    chart_differences,
-    chart_metadata,
     kubefate_argument_spec,
 )
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
@@ -118,43 +113,15 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    chart_path = params["chart_path"]
-    if not os.path.isfile(os.path.join(chart_path, "Chart.yaml")):
-        module.fail_json(msg=f"chart_path {chart_path}: no Chart.yaml there")
     try:
-        filename, package = package_chart(chart_path)
-        meta = chart_metadata(package)
-    except Exception as err:  # packaging errors come from the chart helper; name the chart
-        module.fail_json(msg=f"chart_path {chart_path}: cannot package the chart: {err}")
-    name, version = str(meta["name"]), str(meta["version"])
-    result: dict[str, Any] = {
-        "changed": False,
-        "name": name,
-        "version": version,
-        "filename": filename,
-        "digest": chart_digest(package),
-        "uploaded": False,
-        "differences": [],
-        "uuid": None,
-    }
+        package = ChartPackage(params["chart_path"])
+    except KubefateError as err:
+        module.fail_json(msg=err.msg)
     service = KubefateService(KubefateClient.from_params(params))
     try:
-        stored = service.find_chart(name, version)
-        if stored is None:
-            result["reason"] = "missing"
-        else:
-            result["differences"] = chart_differences(stored, package)
-            result["uuid"] = stored.get("uuid")
-            result["reason"] = (
-                "content differs" if result["differences"] else ("force" if params["force"] else "same content")
-            )
-        result["uploaded"] = result["changed"] = result["reason"] != "same content"
-        if result["uploaded"]:
-            result["uuid"] = None
-            if not module.check_mode:
-                result["uuid"] = service.upload_chart(filename, package, name, version) or None
+        result = ensure_chart(service, package, params["force"], module.check_mode)
     except KubefateError as err:
-        module.fail_json(msg=f"chart {name} {version}: {err.msg}", **result)
+        module.fail_json(msg=f"chart {package.name} {package.version}: {err.msg}", **package.facts())
     module.exit_json(**result)
 
 

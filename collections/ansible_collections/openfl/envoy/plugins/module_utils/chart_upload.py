@@ -1,0 +1,57 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The envoy chart on a KubeFATE service (manual steps 1-3): packaged deterministically, and
+uploaded only when the service holds no chart of that name and version, or one with other content
+(KubeFATE keeps no digest, so the stored files are compared)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ansible_collections.openfl.envoy.plugins.module_utils.chart import chart_digest, package_chart
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
+    KubefateError,
+    chart_differences,
+    chart_metadata,
+)
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
+
+
+class ChartPackage:
+    """The chart directory as the package KubeFATE gets; ``KubefateError`` names what is wrong."""
+
+    def __init__(self, chart_path: str) -> None:
+        if not os.path.isfile(os.path.join(chart_path, "Chart.yaml")):
+            raise KubefateError(f"chart_path {chart_path}: no Chart.yaml there")
+        try:
+            self.filename, self.data = package_chart(chart_path)
+            meta = chart_metadata(self.data)
+        except Exception as err:  # packaging errors come from the chart helper; name the chart
+            raise KubefateError(f"chart_path {chart_path}: cannot package the chart: {err}") from None
+        self.name, self.version = str(meta["name"]), str(meta["version"])
+
+    def facts(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "filename": self.filename,
+            "digest": chart_digest(self.data),
+        }
+
+
+def ensure_chart(service: KubefateService, package: ChartPackage, force: bool, check_mode: bool) -> dict[str, Any]:
+    """Upload the package when the service lacks it (or with ``force``); the result as modules return it."""
+    result: dict[str, Any] = {**package.facts(), "changed": False, "uploaded": False, "differences": [], "uuid": None}
+    stored = service.find_chart(package.name, package.version)
+    if stored is None:
+        result["reason"] = "missing"
+    else:
+        result["differences"] = chart_differences(stored, package.data)
+        result["uuid"] = stored.get("uuid")
+        result["reason"] = "content differs" if result["differences"] else ("force" if force else "same content")
+    result["uploaded"] = result["changed"] = result["reason"] != "same content"
+    if result["uploaded"]:
+        result["uuid"] = None
+        if not check_mode:
+            result["uuid"] = service.upload_chart(package.filename, package.data, package.name, package.version) or None
+    return result
