@@ -26,10 +26,17 @@ def issue(backend: CertificateBackend, check_mode: bool) -> dict[str, Any]:
     return dict(backend.dump(), changed=backend.changed, diff=backend.diff())
 
 
+# Reasons of a first issue: nothing was replaced, so nothing to warn about.
+FIRST_ISSUE = frozenset({"key missing", "certificate missing"})
+
+
 def regeneration_warning(name: str, result: dict[str, Any]) -> str | None:
-    if result.get("key_regenerated") and result.get("reason") != "key missing":
+    """The warning for a key or certificate that replaced an existing one (None for a first issue)."""
+    if result.get("reason") in FIRST_ISSUE:
+        return None
+    if result.get("key_regenerated"):
         return f"{name}: new private key ({result['reason']}); its secret is updated and the envoy restarts"
-    if result.get("certificate_regenerated") and result.get("reason") != "certificate missing":
+    if result.get("certificate_regenerated"):
         return f"{name}: certificate re-issued ({result['reason']}); its secret is updated and the envoy restarts"
     return None
 

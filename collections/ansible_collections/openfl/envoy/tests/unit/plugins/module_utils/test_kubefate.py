@@ -606,3 +606,41 @@ def test_tls_verification_failure_is_clear_and_not_retried(tls_fake):
 def test_tls_without_verification(tls_fake):
     service = make_service(tls_fake, validate_certs=False)
     assert service.list_jobs() == []
+
+
+# ---------------------------------------------------------------------------------------------
+# plans: decided from listings shared by many envoys
+
+
+def listed(status="Running", **extra) -> dict:
+    return {
+        "uuid": "c-1",
+        "name": NAME,
+        "namespaces": NS,
+        "status": status,
+        "chart_name": "openfl-envoy",
+        "chart_version": "v0.3.0",
+        "Spec": spec(),
+        "DeletedAt": None,
+        **extra,
+    }
+
+
+JOBS = [{"uuid": "j-1", "ID": 1, "cluster_id": "c-1", "method": "ClusterInstall", "status": "Success"}]
+
+
+def test_plans_from_shared_listings():
+    service = KubefateService(None)
+    assert service.plan_cluster(NAME, NS, spec(), [], []).action == "install"
+    same = service.plan_cluster(NAME, NS, spec(), [listed()], JOBS)
+    assert same.action == "none" and not same.changed and same.job["uuid"] == "j-1"
+    assert service.plan_cluster(NAME, NS, spec(envoy={"directorPort": 1}), [listed()], JOBS).action == "update"
+    assert service.plan_cluster(NAME, NS, None, [listed()], JOBS).action == "delete"
+    assert service.plan_cluster(NAME, NS, None, [], JOBS).action == "none"
+    gone = listed(DeletedAt="2026-01-01")
+    assert service.plan_cluster(NAME, NS, spec(), [gone], JOBS).action == "install"
+    deleting = service.plan_cluster(NAME, NS, spec(), [listed("Deleting")], JOBS)
+    assert deleting.error and "re-run once that job ended" in deleting.error and deleting.job["uuid"] == "j-1"
+    with pytest.raises(kf.KubefateError):
+        service.apply_plan(deleting)
+    assert service.plan_cluster(NAME, NS, None, [listed("Deleting")], JOBS).error is None  # absent is on its way

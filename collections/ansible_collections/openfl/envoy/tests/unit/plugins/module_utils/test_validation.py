@@ -417,3 +417,14 @@ def test_binary_module_not_reported_as_missing(tmp_path):
     path = python_dir(tmp_path, {"m.py": b"\xff\xfe"})
     errors = v.validate_envoy(good_input(tmp_path, python_dir=str(path), envoy_config=config_with("m.C"))).errors
     assert "file 'm.py' is not UTF-8 text" in only(errors)
+
+
+def test_a_namespace_two_envoys_claim_on_one_cluster_is_an_error_for_both():
+    from ansible_collections.openfl.envoy.plugins.module_utils.validation import shared_namespace_errors
+
+    claims = [("e1", "site-a", "openfl"), ("e2", "site-a", "openfl"), ("e3", "site-b", "openfl"), ("e4", "site-a", "x")]
+    errors = shared_namespace_errors(claims)
+    assert set(errors) == {"e1", "e2"}
+    assert errors["e1"] == [
+        "e1: openfl_envoy_namespace 'openfl' is also used by e2 on the same cluster; each envoy needs its own namespace"
+    ]
