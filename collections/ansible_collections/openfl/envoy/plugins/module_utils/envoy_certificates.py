@@ -9,21 +9,27 @@ key swap (which updates the secret and restarts the pod) never reads as a plain 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import SigningCA
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import CertificateBackend
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, PKIError
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, PKIError, recover_unit
 
 
 def issue(backend: CertificateBackend, check_mode: bool) -> dict[str, Any]:
-    """Decide, and outside check mode write, one key and certificate; the result with its diff."""
+    """Decide, and outside check mode write, one key and certificate; the result with its diff.
+    A write a crash interrupted is finished (or dropped) first."""
+    recovered = None if check_mode else recover_unit(os.path.dirname(os.path.abspath(backend.certificate_path)))
     backend.set_existing()
     if backend.needs_regeneration() and not check_mode:
         backend.generate()
     if backend.changed and not check_mode:
         backend.write()
-    return dict(backend.dump(), changed=backend.changed, diff=backend.diff())
+    result = dict(backend.dump(), changed=backend.changed, diff=backend.diff())
+    if recovered:
+        result["warnings"] = [f"{backend.common_name}: {backend.certificate_path}: {recovered}"]
+    return result
 
 
 # Reasons of a first issue: nothing was replaced, so nothing to warn about.
@@ -77,6 +83,6 @@ def issue_all(params: dict[str, Any], check_mode: bool) -> dict[str, dict[str, A
             result = {"changed": False, "failed": True, "msg": f"{name}: {where}: {exc.strerror}"}
         warning = regeneration_warning(name, result)
         if warning:
-            result["warnings"] = [warning]
+            result["warnings"] = [*result.get("warnings", []), warning]
         results[name] = result
     return results

@@ -38,7 +38,7 @@ from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import (
     serialize_key,
     sha256_fingerprint,
     utcnow,
-    write_atomic,
+    write_unit,
     x509,
 )
 
@@ -240,9 +240,13 @@ class CABackend:
                         f"another run created the CA at {self.certificate_path} meanwhile; nothing was written. "
                         "Run again to use it."
                     )
-                # Key first: a crash between the two writes leaves "key without cert", which set_existing reports.
-                write_atomic(self.private_key_path, serialize_key(self.new_key, self.passphrase), KEY_MODE)
-                write_atomic(self.certificate_path, cert_pem([self.new_cert]), CERT_MODE)
+                # One unit: a crash never leaves a CA key without its certificate.
+                write_unit(
+                    [
+                        (self.private_key_path, serialize_key(self.new_key, self.passphrase), KEY_MODE),
+                        (self.certificate_path, cert_pem([self.new_cert]), CERT_MODE),
+                    ]
+                )
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 

@@ -40,7 +40,7 @@ from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import (
     sha256_fingerprint,
     signature_hash_for,
     utcnow,
-    write_atomic,
+    write_unit,
     x509,
 )
 
@@ -323,13 +323,16 @@ class CertificateBackend:
             self.new_cert = builder.sign(self.ca.key, signature_hash_for(self.ca.key))
 
     def write(self) -> None:
+        """The key, the certificate and the root copy as one unit (see ``write_unit``)."""
+        unit = []
         if self.new_key is not None:
-            write_atomic(self.private_key_path, serialize_key(self.new_key, None), KEY_MODE)
+            unit.append((self.private_key_path, serialize_key(self.new_key, None), KEY_MODE))
         if self.rewrite_cert_file:
             leaf = self.new_cert or self.existing_cert
-            write_atomic(self.certificate_path, cert_pem([leaf, *self.ca.intermediates]), CERT_MODE)
+            unit.append((self.certificate_path, cert_pem([leaf, *self.ca.intermediates]), CERT_MODE))
         if self.rewrite_root and self.root_ca_path:
-            write_atomic(self.root_ca_path, cert_pem([self.ca.root]), CERT_MODE)
+            unit.append((self.root_ca_path, cert_pem([self.ca.root]), CERT_MODE))
+        write_unit(unit)
         for path in self.mode_fixes:
             os.chmod(path, KEY_MODE if path == self.private_key_path else CERT_MODE)
 

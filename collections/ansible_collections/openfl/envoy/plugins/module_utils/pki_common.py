@@ -85,6 +85,11 @@ def run_pki_module(module: Any, build: Callable[[], Any], error_prefix: str, pat
     require_cryptography(module)
     try:
         backend = build()
+        recovered = (
+            None if module.check_mode else recover_unit(os.path.dirname(os.path.abspath(backend.certificate_path)))
+        )
+        if recovered:
+            module.warn(f"{error_prefix}{backend.certificate_path}: {recovered}")
         backend.set_existing()
         if backend.needs_regeneration() and not module.check_mode:
             backend.generate()
@@ -285,6 +290,45 @@ def write_atomic(path: str, data: bytes, mode: int) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+PENDING = ".pending"
+UNIT_MANIFEST = ".pending-unit"
+
+
+def write_unit(files: list[tuple[str, bytes, int]]) -> None:
+    """Write files that belong together (a key and its certificate) so that a crash never leaves
+    one without the other: each is staged as ``<path>.pending``, then a manifest listing them is
+    written, then they are renamed into place and the manifest removed. ``recover_unit`` finishes
+    (or discards) an interrupted unit before anything reads the files."""
+    if len(files) < 2:
+        for path, data, mode in files:
+            write_atomic(path, data, mode)
+        return
+    for path, data, mode in files:
+        write_atomic(path + PENDING, data, mode)
+    manifest = os.path.join(os.path.dirname(os.path.abspath(files[0][0])), UNIT_MANIFEST)
+    write_atomic(manifest, "\n".join(path for path, _data, _mode in files).encode(), 0o600)
+    for path, _data, _mode in files:
+        os.replace(path + PENDING, path)
+    os.unlink(manifest)
+
+
+def recover_unit(directory: str) -> str | None:
+    """Finish a unit whose renames a crash interrupted (its manifest exists: every file was staged),
+    or drop staged files without a manifest (the old files are still whole). Returns what it did."""
+    manifest = os.path.join(directory, UNIT_MANIFEST)
+    data = read_file(manifest)
+    if data is not None:
+        for path in data.decode().splitlines():
+            if os.path.exists(path + PENDING):
+                os.replace(path + PENDING, path)
+        os.unlink(manifest)
+        return "completed an interrupted write"
+    staged = [name for name in os.listdir(directory) if name.endswith(PENDING)] if os.path.isdir(directory) else []
+    for name in staged:
+        os.unlink(os.path.join(directory, name))
+    return "dropped an unfinished write" if staged else None
 
 
 def file_mode(path: str) -> int | None:

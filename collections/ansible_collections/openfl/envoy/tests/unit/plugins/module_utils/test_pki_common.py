@@ -35,3 +35,30 @@ class TestHelpers:
     def test_random_serial(self):
         serials = {pki_common.random_serial() for _i in range(100)}
         assert len(serials) == 100 and all(0 < s < 2**159 for s in serials)
+
+
+def test_a_unit_interrupted_after_staging_is_completed(tmp_path):
+    from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import PENDING, UNIT_MANIFEST, recover_unit
+
+    key, cert = tmp_path / "priv.key", tmp_path / "envoy.crt"
+    key.write_bytes(b"old key")
+    cert.write_bytes(b"old cert")
+    # A crash after the manifest and the first rename: the key is new, the certificate still old.
+    (tmp_path / ("envoy.crt" + PENDING)).write_bytes(b"new cert")
+    key.write_bytes(b"new key")
+    (tmp_path / UNIT_MANIFEST).write_text(f"{key}\n{cert}")
+    assert recover_unit(str(tmp_path)) == "completed an interrupted write"
+    assert (key.read_bytes(), cert.read_bytes()) == (b"new key", b"new cert")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["envoy.crt", "priv.key"]
+
+
+def test_a_unit_interrupted_while_staging_is_dropped(tmp_path):
+    from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import PENDING, recover_unit, write_unit
+
+    key, cert = tmp_path / "priv.key", tmp_path / "envoy.crt"
+    write_unit([(str(key), b"old key", 0o600), (str(cert), b"old cert", 0o644)])
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    (tmp_path / ("priv.key" + PENDING)).write_bytes(b"half")  # no manifest: staging did not finish
+    assert recover_unit(str(tmp_path)) == "dropped an unfinished write"
+    assert (key.read_bytes(), cert.read_bytes()) == (b"old key", b"old cert")
+    assert recover_unit(str(tmp_path)) is None
