@@ -20,8 +20,10 @@ from typing import Any
 
 import requests
 import yaml
+from k8s_roles_support import RECAP
 
 ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
 COLLECTIONS = ROOT / "collections"
 CHART_DIR = ROOT / "charts" / "openfl-envoy"
 MODULES = "ansible_collections.openfl.envoy.plugins.modules"
@@ -168,3 +170,36 @@ def chart_variant(tmp: Path, version: str, drop: tuple[str, ...] = (), edits: di
     for name, text in (edits or {}).items():
         (target / name).write_text(text)
     return target
+
+
+# --- site.yml as an operator runs it ------------------------------------------------------------
+
+SITE = f"---\n- name: The whole rollout\n  ansible.builtin.import_playbook: {ROOT}/site.yml\n"
+
+
+def rollout(site, tmp: Path, *args: str) -> subprocess.Popen:
+    """site.yml over the test site, in its own process group, with Ansible's temp dirs under tmp."""
+    inventory = site.write_inventory()
+    book = site.tmp / "site.yml"
+    book.write_text(SITE)
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_LOCAL_TEMP=str(tmp / "local"),
+        ANSIBLE_REMOTE_TEMP=str(tmp / "remote"),
+        ANSIBLE_NOCOLOR="1",
+        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    command = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(book), *args]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str]:
+    out, _ = proc.communicate(timeout=600)
+    return proc.returncode, out
+
+
+def changed(out: str) -> int:
+    return sum(int(m["changed"]) for m in RECAP.finditer(out))

@@ -8,45 +8,13 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import yaml
-from k8s_roles_support import RECAP, ROOT
+from kubefate_support import changed, finish, rollout
 
-VENV_BIN = Path(sys.executable).parent
-SITE = f"---\n- name: The whole rollout\n  ansible.builtin.import_playbook: {ROOT}/site.yml\n"
 PASSPHRASE = "safety-test-ca-passphrase-7d1e"
-
-
-def rollout(site, tmp: Path, *args: str) -> subprocess.Popen:
-    """site.yml over the test site, in its own process group, with Ansible's temp dirs under tmp."""
-    inventory = site.write_inventory()
-    book = site.tmp / "site.yml"
-    book.write_text(SITE)
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_LOCAL_TEMP=str(tmp / "local"),
-        ANSIBLE_REMOTE_TEMP=str(tmp / "remote"),
-        ANSIBLE_NOCOLOR="1",
-        PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
-    command = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(book), *args]
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-    )
-
-
-def finish(proc: subprocess.Popen) -> tuple[int, str]:
-    out, _ = proc.communicate(timeout=600)
-    return proc.returncode, out
-
-
-def changed(out: str) -> int:
-    return sum(int(m["changed"]) for m in RECAP.finditer(out))
 
 
 def secrets_in(directory: Path, secrets: list[str]) -> list[str]:
@@ -87,7 +55,7 @@ def test_killed_at_ten_random_points_converges(make_kf_site, kf, tmp_path):
         proc.communicate()
         key = (site.pki_dir / "envoys" / envoy / "priv.key").read_text()
         secrets = [PASSPHRASE, kf.password, *[line for line in key.splitlines() if line and "-----" not in line][:2]]
-        assert secrets_in(tmp_path, secrets) == [], f"killed at {point:.1f}s"
+        assert secrets_in(tmp_path / "local", secrets) + secrets_in(tmp_path / "remote", secrets) == [], point
         rc, out = finish(rollout(site, tmp_path))
         assert rc == 0, f"re-run after a kill at {point:.1f}s failed:\n{out[-3000:]}"
         assert len(kf.clusters(envoy)) == 1, f"killed at {point:.1f}s"
