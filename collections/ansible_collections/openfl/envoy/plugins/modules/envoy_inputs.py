@@ -112,25 +112,8 @@ bad:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.validation import (
-    EnvoyInput,
-    certificate_cn,
-    shared_namespace_errors,
-    validate_envoy,
-)
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_inputs import check_envoys
 
-INPUTS = (
-    "namespace",
-    "python_dir",
-    "envoy_config",
-    "director_fqdn",
-    "director_ip",
-    "director_port",
-    "director_agg_port",
-    "registry",
-    "image",
-    "image_tag",
-)
 ENVOY_SPEC: dict[str, Any] = {
     "name": {"type": "str", "required": True},
     "cluster": {"type": "str", "default": ""},
@@ -148,12 +131,6 @@ ENVOY_SPEC: dict[str, Any] = {
 }
 
 
-def envoy_errors(entry: dict[str, Any]) -> list[str]:
-    cert_cn, cert_errors = certificate_cn(entry["name"], entry["certificate_path"])
-    report = validate_envoy(EnvoyInput(name=entry["name"], cert_cn=cert_cn, **{k: entry[k] for k in INPUTS}))
-    return cert_errors + report.errors
-
-
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -162,26 +139,9 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    entries = module.params["envoys"]
-    errors = {entry["name"]: envoy_errors(entry) for entry in entries}
-    claims = [(e["name"], e["cluster"], e["namespace"]) for e in entries if e["namespace"]]
-    for name, shared in shared_namespace_errors(claims).items():
-        errors[name].extend(shared)
-    bad = [name for name, errs in errors.items() if errs]
-    results: dict[str, dict[str, Any]] = {}
-    for name, errs in errors.items():
-        if errs:
-            results[name] = {"failed": True, "msg": "; ".join(errs), "errors": errs}
-        elif bad and module.params["any_errors_fatal"]:
-            results[name] = {
-                "failed": True,
-                "msg": f"not started: preflight found bad input for {', '.join(bad)} and "
-                "envoy_preflight_any_errors_fatal is true; nothing was changed",
-                "errors": [],
-            }
-        else:
-            results[name] = {"failed": False, "errors": []}
-    module.exit_json(changed=False, envoys=results, errors=[e for errs in errors.values() for e in errs], bad=bad)
+    results, bad = check_envoys(module.params["envoys"], module.params["any_errors_fatal"])
+    errors = [error for entry in results.values() for error in entry["errors"]]
+    module.exit_json(changed=False, envoys=results, errors=errors, bad=bad)
 
 
 if __name__ == "__main__":

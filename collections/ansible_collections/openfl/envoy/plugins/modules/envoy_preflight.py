@@ -141,11 +141,8 @@ errors:
 import importlib.util
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.openfl.envoy.plugins.module_utils.validation import (
-    EnvoyInput,
-    certificate_cn,
-    validate_envoy,
-)
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_inputs import certificate_cn
+from ansible_collections.openfl.envoy.plugins.module_utils.validation import EnvoyInput, validate_envoy
 
 # certificate_cn reads certificates with the cryptography library.
 HAS_CRYPTOGRAPHY = importlib.util.find_spec("cryptography") is not None

@@ -420,7 +420,7 @@ def test_binary_module_not_reported_as_missing(tmp_path):
 
 
 def test_a_namespace_two_envoys_claim_on_one_cluster_is_an_error_for_both():
-    from ansible_collections.openfl.envoy.plugins.module_utils.validation import shared_namespace_errors
+    from ansible_collections.openfl.envoy.plugins.module_utils.envoy_inputs import shared_namespace_errors
 
     claims = [("e1", "site-a", "openfl"), ("e2", "site-a", "openfl"), ("e3", "site-b", "openfl"), ("e4", "site-a", "x")]
     errors = shared_namespace_errors(claims)

@@ -1,0 +1,98 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Preflight for many envoys at once: every envoy's own inputs (``validation``), the CN of a
+certificate an earlier run issued, and namespaces two envoys claim on one cluster."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ansible_collections.openfl.envoy.plugins.module_utils.validation import (
+    FIELD_CERTIFICATE,
+    FIELD_NAMESPACE,
+    EnvoyInput,
+    validate_envoy,
+)
+
+# --- the certificate an envoy already has ---------------------------------------------------------
+
+
+def certificate_cn(envoy: str, path: str | None) -> tuple[str | None, list[str]]:
+    """The subject CN of the envoy certificate at ``path`` when that file exists (issued by an
+    earlier run), with an error when it cannot be read. Needs the cryptography library."""
+    if not path or not os.path.exists(path):
+        return None, []
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    try:
+        with open(path, "rb") as handle:
+            cert = x509.load_pem_x509_certificate(handle.read())
+    except (OSError, ValueError) as exc:
+        return None, [f"{envoy}: {FIELD_CERTIFICATE} {path!r} is not a readable PEM certificate: {exc}"]
+    attrs = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    cn = attrs[0].value if attrs else ""
+    return (cn if isinstance(cn, str) else cn.decode()), []
+
+
+# --- many envoys at once --------------------------------------------------------------------------
+
+
+def shared_namespace_errors(claims: list[tuple[str, str, str]]) -> dict[str, list[str]]:
+    """Errors for envoys that claim one namespace on one cluster; ``claims`` are (envoy, cluster, namespace)."""
+    by_slot: dict[tuple[str, str], list[str]] = {}
+    for envoy, cluster, namespace in claims:
+        by_slot.setdefault((cluster, namespace), []).append(envoy)
+    errors: dict[str, list[str]] = {}
+    for (_cluster, namespace), envoys in by_slot.items():
+        for envoy in envoys if len(envoys) > 1 else []:
+            others = ", ".join(e for e in envoys if e != envoy)
+            errors.setdefault(envoy, []).append(
+                f"{envoy}: {FIELD_NAMESPACE} '{namespace}' is also used by {others} on the same cluster; "
+                "each envoy needs its own namespace"
+            )
+    return errors
+
+
+INPUTS = (
+    "namespace",
+    "python_dir",
+    "envoy_config",
+    "director_fqdn",
+    "director_ip",
+    "director_port",
+    "director_agg_port",
+    "registry",
+    "image",
+    "image_tag",
+)
+
+
+def envoy_errors(entry: dict[str, Any]) -> list[str]:
+    cert_cn, cert_errors = certificate_cn(entry["name"], entry["certificate_path"])
+    report = validate_envoy(EnvoyInput(name=entry["name"], cert_cn=cert_cn, **{k: entry[k] for k in INPUTS}))
+    return cert_errors + report.errors
+
+
+def check_envoys(entries: list[dict[str, Any]], any_errors_fatal: bool) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """(one entry per envoy with its failure and errors, the bad envoys). With ``any_errors_fatal``
+    a good envoy fails too, naming the bad ones: nothing is half-applied."""
+    errors = {entry["name"]: envoy_errors(entry) for entry in entries}
+    claims = [(e["name"], e["cluster"], e["namespace"]) for e in entries if e["namespace"]]
+    for name, shared in shared_namespace_errors(claims).items():
+        errors[name].extend(shared)
+    bad = [name for name, errs in errors.items() if errs]
+    results: dict[str, dict[str, Any]] = {}
+    for name, errs in errors.items():
+        if errs:
+            results[name] = {"failed": True, "msg": "; ".join(errs), "errors": errs}
+        elif bad and any_errors_fatal:
+            results[name] = {
+                "failed": True,
+                "msg": f"not started: preflight found bad input for {', '.join(bad)} and "
+                "envoy_preflight_any_errors_fatal is true; nothing was changed",
+                "errors": [],
+            }
+        else:
+            results[name] = {"failed": False, "errors": []}
+    return results, bad
