@@ -154,10 +154,8 @@ class Sandbox:
         kubefate_class = kubefate_server_class()
         image_bin = openfl_bin(self.openfl_venv) if self.envoys == "real" else None
         try:
-            saved_port = self._load_director_port() if self.persist else None
-            self.director = Director(
-                self.state_dir, self.director_cert_dir, image_bin or Path(), self.envoys, saved_port
-            )
+            ports = self._load_director_ports() if self.persist else {}
+            self.director = Director(self.state_dir, self.director_cert_dir, image_bin or Path(), self.envoys, **ports)
             self.director.start()
             for name in self.site_names:
                 self.sites[name] = self._start_site(name, kubefate_class)
@@ -198,11 +196,12 @@ class Sandbox:
             raise ValueError(f"{self.saved_state(name)}: not a saved state of site {name!r} (format {STATE_FORMAT})")
         return saved
 
-    def _load_director_port(self) -> int | None:
+    def _load_director_ports(self) -> dict[str, int]:
         try:
-            return int(json.loads((self.saved_state_dir / "director.json").read_text())["port"])
+            saved = json.loads((self.saved_state_dir / "director.json").read_text())
+            return {"port": int(saved["port"]), "agg_port": int(saved["agg_port"])}
         except (OSError, ValueError, KeyError, TypeError):
-            return None
+            return {}
 
     def stop(self) -> None:
         """Stop every server and process; when persisting (and the start had completed), save each site's state."""
@@ -217,7 +216,8 @@ class Sandbox:
             for site in self.sites.values():
                 write_private(self.saved_state(site.name), json.dumps(self._site_state(site), separators=(",", ":")))
             if self.director is not None:
-                write_private(self.saved_state_dir / "director.json", json.dumps({"port": self.director.port}))
+                ports = {"port": self.director.port, "agg_port": self.director.agg_port}
+                write_private(self.saved_state_dir / "director.json", json.dumps(ports))
         shutil.rmtree(self.run_dir, ignore_errors=True)
         self._started = False
         self.director = None

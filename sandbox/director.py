@@ -80,13 +80,24 @@ def accepted_shards(log_text: str) -> list[str]:
 class Director:
     """Starts/restarts the real director when its certificate files appear/change; publishes its address."""
 
-    def __init__(self, state_dir: Path, cert_dir: Path, openfl_bin: Path, envoys: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        cert_dir: Path,
+        openfl_bin: Path,
+        envoys: str,
+        port: int | None = None,
+        agg_port: int | None = None,
+    ) -> None:
+        """`port`/`agg_port`: the ports of an earlier run, kept while free (so the envoys' specs stay the same)."""
         self.state_dir = Path(state_dir)
         self.cert_dir = Path(cert_dir)
         self.openfl_bin = Path(openfl_bin)
         self.envoys = envoys
         self.port = free_port(port)
-        self.agg_port = 0
+        self.agg_port = free_port(agg_port)
+        if self.agg_port == self.port:
+            self.agg_port = free_port()
         self.workspace = self.state_dir / "run" / "director"
         self.log_path = self.state_dir / "director.log"
         self.info_path = self.state_dir / "director.yml"
@@ -103,7 +114,6 @@ class Director:
 
     def start(self) -> None:
         """Publish the address; with real envoys, start watching for the certificate files."""
-        self.agg_port = free_port()
         if self.envoys == "real":
             self._check()
             self._thread.start()
