@@ -40,11 +40,13 @@ CERT_FILES = ("director.crt", "priv.key", "root_ca.crt")
 WATCH_INTERVAL = 0.5
 READY_TIMEOUT = 60.0  # envoys wait at most this long for a starting director
 STOP_GRACE = 5.0
-# The director logs `UpdateShardInfo request has got: node_info { name: "<shard>" ... }` over several
-# lines, then `Request was accepted` (or `Request was not accepted`).
+# OpenFL 1.5 logs `UpdateShardInfo request has got: node_info { name: "<shard>" ... }` over several
+# lines, then `Request was accepted` (or `Request was not accepted`); 1.6 logs
+# `Director accepted shard for <shard>`.
 SHARD_NAME = re.compile(r'^\s*(?:\[[^\]]*\]\s*)?(?:\w+\s+)?name:\s+"([^"]+)"')
 ACCEPTED = re.compile(r"\bRequest was accepted\b")
 REQUEST = re.compile(r"UpdateShardInfo request has got")
+ACCEPTED_16 = re.compile(r"\bDirector accepted shard for (\S+)")
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -65,6 +67,10 @@ def accepted_shards(log_text: str) -> list[str]:
     current: str | None = None
     in_request = False
     for line in log_text.splitlines():
+        named = ACCEPTED_16.search(line)
+        if named and named.group(1) not in names:
+            names.append(named.group(1))
+            continue
         if REQUEST.search(line):
             in_request, current = True, None
         match = SHARD_NAME.match(line)
