@@ -63,11 +63,11 @@ def write_inventory(root: Path, state_dir: Path, envoys: dict[str, dict], group_
     return inventory
 
 
-def run_playbooks(inventory: Path, *playbooks: str, timeout: int = 600) -> Run:
-    """ansible-playbook over the repository's playbooks, as an operator runs it (the repository's ansible.cfg)."""
+def run_playbooks(inventory: Path, *playbooks: str, extra: tuple[str, ...] = (), timeout: int = 600) -> Run:
+    """ansible-playbook over the repository's playbooks (and `extra` options), with the repository's ansible.cfg."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
-    command = [str(BIN / "ansible-playbook"), "-i", str(inventory), *(str(REPO / p) for p in playbooks)]
+    command = [str(BIN / "ansible-playbook"), "-i", str(inventory), *extra, *(str(REPO / p) for p in playbooks)]
     started = time.monotonic()
     proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
     recap: dict[str, dict[str, int]] = {}
