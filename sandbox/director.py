@@ -5,7 +5,8 @@ sandbox only decides when it runs. The playbook's `pki` stage writes the directo
 (roles/director_cert: `director.crt`, `priv.key`, `root_ca.crt` in `<openfl_pki_dir>/director/`);
 a watcher thread (every 0.5 s) starts the director as soon as those three files exist and
 restarts it whenever one of them changes (a renewal), as a Deployment would roll out on a changed
-`director-cert` Secret. Until then there is no director, and envoys fail to connect as they would.
+`director-cert` Secret; a director that exits is started again 10 s after its last start. Until
+the files exist there is no director, and envoys fail to connect as they would.
 
 Files (all under the state dir):
 
@@ -39,6 +40,7 @@ CONFIG_TEMPLATE = ROOT / "files" / "director" / "director_config.yaml"
 CERT_FILES = ("director.crt", "priv.key", "root_ca.crt")
 WATCH_INTERVAL = 0.5
 READY_TIMEOUT = 60.0  # envoys wait at most this long for a starting director
+RESTART_DELAY = 10.0  # a director that exited is started again this long after its last start
 STOP_GRACE = 5.0
 # OpenFL 1.5 logs `UpdateShardInfo request has got: node_info { name: "<shard>" ... }` over several
 # lines, then `Request was accepted` (or `Request was not accepted`); 1.6 logs
@@ -135,11 +137,15 @@ class Director:
         self._publish()
 
     def ready(self) -> bool:
-        """May envoys start? Yes unless a director is starting (files there, not yet listening, < 60 s)."""
-        with self._lock:
-            if self._popen is None or self._popen.poll() is not None or self._ready:
-                return True
-            return time.monotonic() - self._started_at > READY_TIMEOUT
+        """May envoys start? Yes unless a director is starting (files there, not yet listening, < 60 s).
+
+        Called by the kubelet under the store lock: it reads without taking the watcher's lock (which
+        is held while a director stops), so the API never waits for a director restart.
+        """
+        popen = self._popen
+        if popen is None or popen.poll() is not None or self._ready:
+            return True
+        return time.monotonic() - self._started_at > READY_TIMEOUT
 
     @property
     def pid(self) -> int | None:
@@ -164,7 +170,11 @@ class Director:
                 self._signature = signature
                 if signature is not None:
                     self._launch()
-            elif self._popen is not None and not self._ready and self._popen.poll() is None:
+            elif self._popen is not None and self._popen.poll() is not None:
+                # It exited: start it again after a pause, as a Deployment restarts a crashed director.
+                if time.monotonic() - self._started_at > RESTART_DELAY:
+                    self._launch()
+            elif self._popen is not None and not self._ready:
                 self._ready = _answers(self.port)
 
     def _files_signature(self) -> str | None:
@@ -196,6 +206,7 @@ class Director:
         command = [str(self.openfl_bin / "fx"), "director", "start", "--director-config-path", "director_config.yaml",
                    "--root-cert-path", "cert/root_ca.crt", "--private-key-path", "cert/priv.key",
                    "--public-cert-path", "cert/director.crt"]  # fmt: skip
+        self._started_at, self._ready = time.monotonic(), False  # before the process is visible to ready()
         descriptor = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(descriptor, "ab") as log:
             log.write(f"--- sandbox: fx director start on 127.0.0.1:{self.port} ({time.ctime()})\n".encode())
@@ -205,7 +216,6 @@ class Director:
                 start_new_session=True,
             )  # fmt: skip
         (workspace / "pid").write_text(f"{self._popen.pid}\n")  # `sandbox down` kills the group if we cannot
-        self._started_at, self._ready = time.monotonic(), False
 
     def _kill(self) -> None:
         popen, self._popen = self._popen, None
