@@ -4,7 +4,7 @@ The sandbox keeps its state across `down` and `up` (in <state-dir>/state/), as a
 stopped and started: `down --purge` (or `up --fresh`) forgets it.
 
 Envoys are real by default: a real OpenFL director and each envoy pod's container command run as
-local processes from the OpenFL virtualenv (`make .venv-openfl`); `--envoys emulated` writes the
+local processes from the OpenFL virtualenv (`make openfl-venv`); `--envoys emulated` writes the
 log lines instead (the benchmark, large N).
 """
 
@@ -104,7 +104,7 @@ def up(args: argparse.Namespace) -> int:
     if args.envoys == "real" and not (args.openfl_venv / "bin" / "fx").is_file():
         print(
             f"real OpenFL envoys need the OpenFL virtualenv {args.openfl_venv} (with bin/fx): "
-            "run `make .venv-openfl`, or use --envoys emulated",
+            "run `make openfl-venv`, or use --envoys emulated",
             file=sys.stderr,
         )
         return 1

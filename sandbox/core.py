@@ -54,7 +54,7 @@ def openfl_bin(venv: Path) -> Path:
     """The OpenFL virtualenv's bin dir; fails clearly when it has no `fx`."""
     if not (venv / "bin" / "fx").is_file():
         raise OpenFLMissing(
-            f"real OpenFL envoys need the OpenFL virtualenv {venv} (with bin/fx): run `make .venv-openfl`, "
+            f"real OpenFL envoys need the OpenFL virtualenv {venv} (with bin/fx): run `make openfl-venv`, "
             "or start the sandbox with --envoys emulated"
         )
     return venv / "bin"
