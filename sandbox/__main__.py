@@ -4,6 +4,10 @@ The sandbox keeps its state across `down` and `up` (in <state-dir>/state/), as a
 stopped and started: `down --purge` (or `up --fresh`) forgets it. `stats` prints the counters since
 `up` as JSON (KubeFATE requests per site and in total): SIGUSR1 makes the background process write
 them to <state-dir>/stats.json.
+
+Envoys are real by default: a real OpenFL director and each envoy pod's container command run as
+local processes from the OpenFL virtualenv (`make openfl-venv`); `--envoys emulated` writes the
+log lines instead (the benchmark, large N).
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 20.0  # a graceful stop lets job workers finish their step and saves the state
-RUNTIME_FILES = ("sandbox.pid", "kubeconfig", "kubefate.yml", "stats.json")
+RUNTIME_FILES = ("sandbox.pid", "kubeconfig", "kubefate.yml", "director.yml", "stats.json")
+RUN_DIR = "run"  # <state-dir>/run/: pod root dirs and the director's workspace (removed by down)
 SAVED_STATE = "state"  # <state-dir>/state/<site>.json, written by a graceful stop (see core.py)
 
 
@@ -42,6 +47,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--job-time-limit", type=float, default=60.0, help="KubeFATE job time limit in seconds")
     parser.add_argument("--purge", action="store_true", help="down: also delete the saved state (next up is empty)")
     parser.add_argument("--fresh", action="store_true", help="up: delete the saved state first (start empty)")
+    parser.add_argument(
+        "--envoys", choices=("real", "emulated"), default="real",
+        help="real: OpenFL director + envoy processes (default); emulated: envoy log lines only",
+    )  # fmt: skip
+    parser.add_argument(
+        "--openfl-venv", type=Path, default=ROOT / ".venv-openfl", help="the OpenFL virtualenv (.venv-openfl)"
+    )
+    parser.add_argument(
+        "--director-cert-dir", type=Path, default=ROOT / "pki" / "sandbox" / "director",
+        help="where the pki stage writes the director certificate (pki/sandbox/director)",
+    )  # fmt: skip
     return parser.parse_args(argv)
 
 
@@ -60,6 +76,20 @@ def remove_runtime_files(state_dir: Path) -> None:
         (state_dir / name).unlink(missing_ok=True)
 
 
+def kill_leftover_processes(state_dir: Path) -> int:
+    """Kill the process groups of envoys/director a killed server left behind; remove <state-dir>/run/."""
+    killed = 0
+    run_dir = state_dir / RUN_DIR
+    for pid_file in run_dir.glob("**/pid") if run_dir.is_dir() else []:
+        try:
+            os.killpg(int(pid_file.read_text().strip()), signal.SIGKILL)
+            killed += 1
+        except (OSError, ValueError):
+            pass
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return killed
+
+
 def purge_saved_state(state_dir: Path) -> bool:
     """Delete the state a graceful stop saved; True if there was one."""
     saved = state_dir / SAVED_STATE
@@ -75,15 +105,25 @@ def up(args: argparse.Namespace) -> int:
     if pid is not None:
         print(f"sandbox already running (pid {pid}, state dir {state_dir})")
         return 0
+    if args.envoys == "real" and not (args.openfl_venv / "bin" / "fx").is_file():
+        print(
+            f"real OpenFL envoys need the OpenFL virtualenv {args.openfl_venv} (with bin/fx): "
+            "run `make openfl-venv`, or use --envoys emulated",
+            file=sys.stderr,
+        )
+        return 1
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     remove_runtime_files(state_dir)
+    kill_leftover_processes(state_dir)
     if args.fresh and purge_saved_state(state_dir):
         print(f"saved state deleted ({state_dir / SAVED_STATE})")
     restoring = (state_dir / SAVED_STATE).is_dir() and any((state_dir / SAVED_STATE).glob("*.json"))
     started = time.monotonic()
     command = [sys.executable, "-m", "sandbox", "serve", "--state-dir", str(state_dir), "--sites", args.sites,
                "--job-latency", str(args.job_latency), "--token-ttl", str(args.token_ttl),
-               "--fault-rate", str(args.fault_rate), "--job-time-limit", str(args.job_time_limit)]  # fmt: skip
+               "--fault-rate", str(args.fault_rate), "--job-time-limit", str(args.job_time_limit),
+               "--envoys", args.envoys, "--openfl-venv", str(args.openfl_venv.resolve()),
+               "--director-cert-dir", str(args.director_cert_dir.resolve())]  # fmt: skip
     descriptor = os.open(state_dir / "sandbox.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(descriptor, "ab") as log:
         child = subprocess.Popen(
@@ -135,6 +175,26 @@ def print_sites(state_dir: Path) -> None:
         )
     print(f"  kubeconfig: {state_dir / 'kubeconfig'}")
     print(f"  kubefate:   {state_dir / 'kubefate.yml'}")
+    print_director(state_dir)
+
+
+def print_director(state_dir: Path) -> None:
+    try:
+        info = yaml.safe_load((state_dir / "director.yml").read_text()) or {}
+    except OSError:
+        return
+    if info.get("envoys") == "emulated":
+        print("  envoys:     emulated (log lines written by the sandbox; no OpenFL runs, no director)")
+        return
+    print("  envoys:     real (OpenFL envoy processes, the pods' own container command)")
+    if info.get("running"):
+        state = "listening" if info.get("listening") else "starting"
+        where = f"127.0.0.1:{info['port']}, pid {info['pid']}, {state}"
+    else:
+        where = f"not running: waiting for {info.get('cert_dir')}/{{director.crt,priv.key,root_ca.crt}}"
+    print(f"  director:   real OpenFL director ({where}); log {info.get('log')}")
+    shards = info.get("accepted_shards") or []
+    print(f"  accepted shards ({len(shards)}): {', '.join(shards) or '(none)'}")
 
 
 def down(args: argparse.Namespace) -> int:
@@ -153,6 +213,9 @@ def down(args: argparse.Namespace) -> int:
             print(f"sandbox did not stop in {STOP_TIMEOUT:.0f}s: killed, its state was not saved", file=sys.stderr)
         remove_runtime_files(state_dir)
         print(f"sandbox stopped (pid {pid})")
+    leftovers = kill_leftover_processes(state_dir)
+    if leftovers:
+        print(f"killed {leftovers} leftover process group(s) of envoys/director", file=sys.stderr)
     if args.purge and purge_saved_state(state_dir):
         print(f"saved state deleted ({state_dir / SAVED_STATE})")
     return 0
@@ -200,8 +263,9 @@ def serve(args: argparse.Namespace) -> int:
     state_dir = args.state_dir.resolve()
     sites = [s.strip() for s in args.sites.split(",") if s.strip()]
     sandbox = Sandbox(
-        state_dir, sites, args.job_latency, args.token_ttl, args.fault_rate, args.job_time_limit, persist=True
-    )
+        state_dir, sites, args.job_latency, args.token_ttl, args.fault_rate, args.job_time_limit, persist=True,
+        envoys=args.envoys, openfl_venv=args.openfl_venv, director_cert_dir=args.director_cert_dir,
+    )  # fmt: skip
     with sandbox:
         signal.signal(signal.SIGUSR1, lambda *_: write_private(state_dir / "stats.json", json.dumps(sandbox.stats())))
         write_private(state_dir / "sandbox.pid", f"{os.getpid()}\n")

@@ -10,6 +10,11 @@ started: `stop()` writes each site's full state to `<state dir>/state/<site>.jso
 objects with their resourceVersions and the kubelet's view of the pods; KubeFATE's charts,
 clusters, jobs, users and Helm releases; the bearer token and the KubeFATE password), and
 `start()` loads it back before serving. Without it (the default) every start is empty.
+
+Envoys: `envoys="real"` (what `python -m sandbox up` uses by default) runs a real OpenFL director
+(director.py) and each envoy pod's own container command as a local process (kube/containers.py),
+both from the OpenFL virtualenv `openfl_venv`; `envoys="emulated"` (the default of this class, so
+that contract tests need no OpenFL) writes the log lines a real envoy would (kube/envoy.py).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +33,31 @@ from types import TracebackType
 
 import yaml
 
+from .director import Director
 from .kube import KubeServer
+from .kube.containers import ContainerRunner
 
 SITE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 KUBEFATE_USERNAME = "admin"
 STATE_FORMAT = 1
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OPENFL_VENV = ROOT / ".venv-openfl"
+DEFAULT_DIRECTOR_CERT_DIR = ROOT / "pki" / "sandbox" / "director"
+ENVOY_MODES = ("real", "emulated")
+
+
+class OpenFLMissing(RuntimeError):
+    """Real envoys were asked for, but there is no OpenFL virtualenv."""
+
+
+def openfl_bin(venv: Path) -> Path:
+    """The OpenFL virtualenv's bin dir; fails clearly when it has no `fx`."""
+    if not (venv / "bin" / "fx").is_file():
+        raise OpenFLMissing(
+            f"real OpenFL envoys need the OpenFL virtualenv {venv} (with bin/fx): run `make openfl-venv`, "
+            "or start the sandbox with --envoys emulated"
+        )
+    return venv / "bin"
 
 
 def kubefate_server_class() -> type | None:
@@ -76,6 +102,9 @@ class Sandbox:
         fault_rate: float = 0.0,
         job_time_limit: float = 60.0,
         persist: bool = False,
+        envoys: str = "emulated",
+        openfl_venv: str | os.PathLike[str] | None = None,
+        director_cert_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         names = list(sites)
         bad = [n for n in names if not SITE_NAME.match(n)]
@@ -90,6 +119,12 @@ class Sandbox:
             "job_time_limit": job_time_limit,
         }
         self.persist = persist
+        if envoys not in ENVOY_MODES:
+            raise ValueError(f"envoys must be one of {', '.join(ENVOY_MODES)}, got {envoys!r}")
+        self.envoys = envoys
+        self.openfl_venv = Path(openfl_venv or DEFAULT_OPENFL_VENV).resolve()
+        self.director_cert_dir = Path(director_cert_dir or DEFAULT_DIRECTOR_CERT_DIR).resolve()
+        self.director: Director | None = None
         self.sites: dict[str, Site] = {}
         self._started = False
 
@@ -109,10 +144,19 @@ class Sandbox:
         """Where `stop()` saves a site's state when persisting."""
         return self.saved_state_dir / f"{site}.json"
 
+    @property
+    def run_dir(self) -> Path:
+        """Runtime files of real processes (pod root dirs, the director's workspace); removed by stop()."""
+        return self.state_dir / "run"
+
     def start(self) -> Sandbox:
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         kubefate_class = kubefate_server_class()
+        image_bin = openfl_bin(self.openfl_venv) if self.envoys == "real" else None
         try:
+            ports = self._load_director_ports() if self.persist else {}
+            self.director = Director(self.state_dir, self.director_cert_dir, image_bin or Path(), self.envoys, **ports)
+            self.director.start()
             for name in self.site_names:
                 self.sites[name] = self._start_site(name, kubefate_class)
         except BaseException:
@@ -125,7 +169,11 @@ class Sandbox:
 
     def _start_site(self, name: str, kubefate_class: type | None) -> Site:
         saved = self._load(name) if self.persist else None
-        kube = KubeServer(token=saved["kube_token"] if saved else None)
+        runner = None
+        if self.envoys == "real":
+            runner = ContainerRunner(self.run_dir / "pods" / name, openfl_bin(self.openfl_venv))
+        gate = self.director.ready if self.director is not None else None
+        kube = KubeServer(token=saved["kube_token"] if saved else None, runner=runner, gate=gate)
         if saved:
             kube.load_state(saved["kube"])
         kube.start()
@@ -148,17 +196,31 @@ class Sandbox:
             raise ValueError(f"{self.saved_state(name)}: not a saved state of site {name!r} (format {STATE_FORMAT})")
         return saved
 
+    def _load_director_ports(self) -> dict[str, int]:
+        try:
+            saved = json.loads((self.saved_state_dir / "director.json").read_text())
+            return {"port": int(saved["port"]), "agg_port": int(saved["agg_port"])}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+
     def stop(self) -> None:
-        """Stop every server; when persisting (and the start had completed), save each site's state."""
+        """Stop every server and process; when persisting (and the start had completed), save each site's state."""
         for site in self.sites.values():
             if site.kubefate is not None:
                 site.kubefate.stop()  # job workers first, so that nothing writes while saving
-            site.kube.stop()
+            site.kube.stop()  # stops the envoy processes too
+        if self.director is not None:
+            self.director.stop()
         if self.persist and self._started:
             self.saved_state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             for site in self.sites.values():
                 write_private(self.saved_state(site.name), json.dumps(self._site_state(site), separators=(",", ":")))
+            if self.director is not None:
+                ports = {"port": self.director.port, "agg_port": self.director.agg_port}
+                write_private(self.saved_state_dir / "director.json", json.dumps(ports))
+        shutil.rmtree(self.run_dir, ignore_errors=True)
         self._started = False
+        self.director = None
         self.sites.clear()
 
     def stats(self) -> dict:

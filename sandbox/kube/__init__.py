@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 
 from .api import Api
+from .containers import ContainerRunner
 from .kubelet import Kubelet
 from .resources import BY_PATH, PODS
 from .server import KubeHTTPServer
@@ -23,12 +25,19 @@ class KubeServer:
     """One emulated cluster: `start()` serves it in threads; `url` and `token` reach it."""
 
     def __init__(
-        self, token: str | None = None, host: str = "127.0.0.1", port: int = 0, restart_interval: float = 1.0
+        self,
+        token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        restart_interval: float = 1.0,
+        runner: ContainerRunner | None = None,
+        gate: Callable[[], bool] | None = None,
     ) -> None:
+        """`runner`: run envoy containers for real (else emulated); `gate`: when they may start."""
         self.token = token or secrets.token_urlsafe(32)
         self.store = Store()
         self.api = Api(self.store)
-        self.kubelet = Kubelet(self.store, restart_interval)
+        self.kubelet = Kubelet(self.store, restart_interval, runner, gate)
         self._http = KubeHTTPServer((host, port), self.api, self.kubelet, self.token)
         self._thread = threading.Thread(target=self._http.serve_forever, name="kube-api", daemon=True)
 
@@ -51,7 +60,7 @@ class KubeServer:
         """Forget every object (and the kubelet's pod logs)."""
         with self.store.lock:
             self.store.clear()
-            self.kubelet.runtimes.clear()
+            self.kubelet.forget_all()
 
     def save_state(self) -> dict:
         """The cluster's state (objects, resourceVersion counter, kubelet runtime), JSON-shaped."""
@@ -68,6 +77,6 @@ class KubeServer:
         """Direct inspection for tests, bypassing HTTP: e.g. `get("deployments", "ns", "envoy", "apps")`."""
         return self.store.get(BY_PATH[(group, "v1", plural)], namespace, name)
 
-    def pod_log(self, namespace: str, name: str) -> str:
+    def pod_log(self, namespace: str, name: str, previous: bool = False) -> str:
         pod = self.store.get(PODS, namespace, name)
-        return "".join(line + "\n" for line in self.kubelet.log(pod)) if pod else ""
+        return "".join(line + "\n" for line in self.kubelet.log(pod, previous)) if pod else ""

@@ -1,8 +1,13 @@
 """A tiny kubelet and Deployment controller for the Kubernetes API test double.
 
-Pods start only when the Secrets/ConfigMaps they mount exist with the keys they use; envoy
-containers get the log `envoy.run` decides. Everything runs under the store lock, right after the
-write that made it necessary, plus a one-second tick that restarts crash-looping containers.
+Pods start only when the Secrets/ConfigMaps they mount exist with the keys they use. Envoy
+containers (their command runs `fx envoy start`) either run for real, as a local process over the
+pod's mounted files (`runner`, see containers.py: what `python -m sandbox up` does by default), or
+get the log `envoy.run` decides (the emulation: `--envoys emulated`, and `Kubelet` without runner).
+Everything runs under the store lock, right after the write that made it necessary, plus a tick
+(every `restart_interval`) that notices exited processes and restarts crash-looping containers
+with Kubernetes' back-off (first restart at once, then 10 s, 20 s, ... up to 300 s, scaled by
+`restart_interval`), reporting `CrashLoopBackOff` while it waits.
 """
 
 from __future__ import annotations
@@ -15,17 +20,22 @@ import posixpath
 import secrets
 import string
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import envoy
 from .api import now
+from .containers import ContainerRunner, VolumeFiles
 from .resources import CONFIGMAPS, DEPLOYMENTS, EVENTS, PODS, SECRETS, SERVICEACCOUNTS, Resource
 from .store import Store
 
 NODE = "sandbox-node"
 HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
+BACKOFF_FIRST, BACKOFF_MAX = 10.0, 300.0  # Kubernetes' container restart back-off, in seconds
+DEFAULT_MODE = 0o644
 
 
 @dataclass
@@ -37,12 +47,27 @@ class Runtime:
     restarts: int = 0
     started_at: str = ""
     events: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Real containers only (not saved): the last exit, when the next start may happen, whether the
+    # start waits for the runner's gate (the director being up), the back-off shown.
+    exit_code: int = 1
+    finished_at: str = ""
+    next_start: float = 0.0
+    held: bool = False
+    backoff: float = 0.0
 
 
 class Kubelet:
-    def __init__(self, store: Store, restart_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        restart_interval: float = 1.0,
+        runner: ContainerRunner | None = None,
+        gate: Callable[[], bool] | None = None,
+    ) -> None:
         self.store = store
         self.restart_interval = restart_interval
+        self.runner = runner  # None: envoy containers are emulated
+        self.gate = gate  # real containers start only when it says so (e.g. the director is up)
         self.runtimes: dict[str, Runtime] = {}
         self.create_failures: dict[str, str] = {}  # Deployment uid -> why its pods cannot be created
         self._stop = threading.Event()
@@ -53,7 +78,23 @@ class Kubelet:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop the tick and every real container (their last output stays in the runtime's log)."""
         self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        if self.runner is not None:
+            with self.store.lock:
+                for uid, runtime in self.runtimes.items():
+                    runtime.log = self._real_log(uid, runtime)
+                self.runner.stop_all()
+
+    def forget_all(self) -> None:
+        """Forget every pod runtime (and stop real containers)."""
+        with self.store.lock:
+            if self.runner is not None:
+                for uid in list(self.runtimes):
+                    self.runner.discard(uid)
+            self.runtimes.clear()
 
     def snapshot(self) -> dict:
         """What the runtime knows (pod state, log, restarts, event names) and the admission failures."""
@@ -84,6 +125,16 @@ class Kubelet:
                 for uid, r in (snapshot.get("runtimes") or {}).items()
             }
             self.create_failures = dict(snapshot.get("create_failures") or {})
+            if self.runner is not None:
+                # As after a node reboot: every real container starts again (restart count kept).
+                restart = set()
+                for pod in self.store.list(PODS):
+                    runtime = self.runtimes.get(pod["metadata"]["uid"])
+                    if runtime is not None and self._real_container(pod) is not None and runtime.state != "waiting":
+                        runtime.state = "waiting"
+                        restart.add(pod["metadata"]["namespace"])
+                for namespace in sorted(restart):
+                    self.reconcile(namespace)
             # A pod the runtime never saw (a state written by hand) is started as after a node reboot.
             unknown = {
                 p["metadata"]["namespace"] for p in self.store.list(PODS) if p["metadata"]["uid"] not in self.runtimes
@@ -91,9 +142,21 @@ class Kubelet:
             for namespace in sorted(unknown):
                 self.reconcile(namespace)
 
-    def log(self, pod: dict) -> list[str]:
-        runtime = self.runtimes.get(pod["metadata"]["uid"])
-        return list(runtime.log) if runtime else []
+    def log(self, pod: dict, previous: bool = False) -> list[str]:
+        """What `kubectl logs [--previous]` shows (the emulation has one log for every start)."""
+        uid = pod["metadata"]["uid"]
+        runtime = self.runtimes.get(uid)
+        if runtime is None:
+            return []
+        if self.runner is not None and self._real_container(pod) is not None:
+            lines = self.runner.log(uid, previous)
+            if lines is not None:
+                return lines
+        return list(runtime.log)
+
+    def _real_log(self, uid: str, runtime: Runtime) -> list[str]:
+        lines = self.runner.log(uid) if self.runner is not None else None
+        return lines if lines is not None else list(runtime.log)
 
     def _on_change(self, resource: Resource, namespace: str) -> None:
         if resource in (DEPLOYMENTS, PODS, SECRETS, CONFIGMAPS, SERVICEACCOUNTS) and namespace:
@@ -106,13 +169,43 @@ class Kubelet:
                 live = {p["metadata"]["uid"] for p in pods}
                 for uid in [u for u in self.runtimes if u not in live]:
                     del self.runtimes[uid]  # pods removed with their namespace
-                namespaces = {p["metadata"]["namespace"] for p in pods if self._is_crashing(p)}
+                    if self.runner is not None:
+                        self.runner.discard(uid)
+                if self.runner is not None:
+                    for pod in pods:
+                        self._notice_exit(pod)
+                namespaces = {p["metadata"]["namespace"] for p in pods if self._is_crashing(p) or self._is_held(p)}
                 for namespace in namespaces:
                     self.reconcile(namespace, restart=True)
 
     def _is_crashing(self, pod: dict) -> bool:
         runtime = self.runtimes.get(pod["metadata"]["uid"])
         return runtime is not None and runtime.state == "crashing"
+
+    def _is_held(self, pod: dict) -> bool:
+        runtime = self.runtimes.get(pod["metadata"]["uid"])
+        return runtime is not None and runtime.held
+
+    def _notice_exit(self, pod: dict) -> None:
+        """A real container that exited: the first exit restarts at once, later ones back off (CrashLoopBackOff)."""
+        uid = pod["metadata"]["uid"]
+        runtime = self.runtimes.get(uid)
+        if runtime is None or runtime.state != "running" or self.runner is None:
+            return
+        code = self.runner.exit_code(uid)
+        if code is None:
+            return
+        runtime.state, runtime.exit_code, runtime.finished_at = "crashing", code, now()
+        runtime.log = self._real_log(uid, runtime)
+        scale = self.restart_interval
+        backoff = BACKOFF_FIRST * 2 ** (runtime.restarts - 1) if runtime.restarts else 0.0
+        runtime.backoff = min(backoff, BACKOFF_MAX)
+        runtime.next_start = time.monotonic() + runtime.backoff * scale
+        if runtime.backoff:
+            name = pod["spec"]["containers"][0]["name"]
+            message = f"Back-off restarting failed container {name} in pod {pod['metadata']['name']}"
+            self._event(pod, "Warning", "BackOff", message, runtime)
+            self._write_pod(pod, runtime, waiting="CrashLoopBackOff")
 
     def reconcile(self, namespace: str, restart: bool = False) -> None:
         with self.store.lock:
@@ -169,6 +262,8 @@ class Kubelet:
     def _remove_pod(self, pod: dict) -> None:
         self.store.remove(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"], notify=False)
         self.runtimes.pop(pod["metadata"]["uid"], None)
+        if self.runner is not None:
+            self.runner.discard(pod["metadata"]["uid"])
 
     def _create_pod(self, deployment: dict, template_hash: str) -> None:
         meta = deployment["metadata"]
@@ -270,6 +365,10 @@ class Kubelet:
                 self._event(pod, "Warning", "FailedMount", message, runtime)
             self._write_pod(pod, runtime, waiting="ContainerCreating")
             return
+        container = self._real_container(pod)
+        if container is not None:
+            self._start_real(pod, container, runtime)
+            return
         if runtime.state == "crashing":
             runtime.restarts += 1
         ok, lines = self._start_containers(pod)
@@ -291,6 +390,43 @@ class Kubelet:
                 runtime,
             )
             self._write_pod(pod, runtime, waiting="CrashLoopBackOff")
+
+    def _real_container(self, pod: dict) -> dict | None:
+        """The container that runs for real (the envoy's), when this kubelet has a runner."""
+        if self.runner is None:
+            return None
+        return next((c for c in pod["spec"].get("containers") or [] if envoy.is_envoy(c)), None)
+
+    def _start_real(self, pod: dict, container: dict, runtime: Runtime) -> None:
+        if runtime.state == "crashing" and time.monotonic() < runtime.next_start:
+            return
+        if self.gate is not None and not self.gate():
+            runtime.held = True
+            if runtime.state != "crashing":
+                self._write_pod(pod, runtime, waiting="ContainerCreating")
+            return
+        runtime.held = False
+        if runtime.state == "crashing":
+            runtime.restarts += 1
+        namespace = pod["metadata"]["namespace"]
+        assert self.runner is not None
+        self.runner.start(pod, container, lambda volume: self._volume_files(namespace, volume))
+        runtime.state, runtime.started_at, runtime.log = "running", now(), []
+        self._event(pod, "Normal", "Started", f"Started container {container['name']}", runtime)
+        self._write_pod(pod, runtime)
+
+    def _volume_files(self, namespace: str, volume: dict) -> VolumeFiles | None:
+        """The files a Secret/ConfigMap volume projects: (path, content, mode), as the kubelet writes them."""
+        found = self._source(namespace, volume)
+        if found is None or found[1] is None:
+            return None
+        _, obj, source = found
+        data = _data(obj)
+        default_mode = source.get("defaultMode", DEFAULT_MODE)
+        if source.get("items"):
+            items = [i for i in source["items"] if i.get("key") in data]
+            return [(i["path"], data[i["key"]], i.get("mode", default_mode)) for i in items]
+        return [(key, value, default_mode) for key, value in sorted(data.items())]
 
     def _start_containers(self, pod: dict) -> tuple[bool, list[str]]:
         lines: list[str] = []
@@ -478,15 +614,18 @@ def _pod_status(pod: dict, runtime: Runtime, waiting: str) -> dict:
         }
         if waiting == "CrashLoopBackOff":
             name = container["name"]
+            delay = f"{runtime.backoff or BACKOFF_FIRST:.0f}s"
             status["state"]["waiting"]["message"] = (
-                f"back-off 10s restarting failed container={name} pod={pod['metadata']['name']}"
+                f"back-off {delay} restarting failed container={name} pod={pod['metadata']['name']}"
             )
+        if waiting == "CrashLoopBackOff" or (runtime.finished_at and not waiting):
+            code = runtime.exit_code
             status["lastState"] = {
                 "terminated": {
-                    "exitCode": 1,
-                    "reason": "Error",
+                    "exitCode": code,
+                    "reason": "Completed" if code == 0 else "Error",
                     "startedAt": runtime.started_at,
-                    "finishedAt": runtime.started_at,
+                    "finishedAt": runtime.finished_at or runtime.started_at,
                 }
             }
         containers.append(status)

@@ -245,7 +245,7 @@ class Handler(BaseHTTPRequestHandler):
                 )
         if not pod.get("status", {}).get("containerStatuses"):
             raise bad_request(f'container "{container}" in pod "{target.name}" is waiting to start: ContainerCreating')
-        lines = self.server.kubelet.log(pod)
+        lines = self.server.kubelet.log(pod, previous=self.query.get("previous") == "true")
         if self.query.get("tailLines", "").isdigit():
             lines = lines[-int(self.query["tailLines"]) :] if int(self.query["tailLines"]) else []
         return "".join(line + "\n" for line in lines)

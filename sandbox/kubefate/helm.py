@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from tempfile import mkdtemp
+from tempfile import TemporaryDirectory
 from typing import Any
 
 import yaml
@@ -35,12 +35,17 @@ class HelmFailure(Exception):
 
 @cache
 def _tpl_chart() -> Chart:
-    """A throw-away chart whose only template runs `tpl` on a text with a context (reference §15)."""
-    directory = Path(mkdtemp(prefix="kubefate-tpl-"))
-    (directory / "templates").mkdir()
-    (directory / "Chart.yaml").write_text(_TPL_CHART_YAML)
-    (directory / "templates" / "values.yaml").write_text("{{ tpl .Values.t .Values.s }}")
-    return Chart.load(directory)
+    """A throw-away chart whose only template runs `tpl` on a text with a context (reference §15).
+
+    Helm loads the chart into memory, so its directory is removed at once (nothing is left in the
+    system temp dir).
+    """
+    with TemporaryDirectory(prefix="kubefate-tpl-") as name:
+        directory = Path(name)
+        (directory / "templates").mkdir()
+        (directory / "Chart.yaml").write_text(_TPL_CHART_YAML)
+        (directory / "templates" / "values.yaml").write_text("{{ tpl .Values.t .Values.s }}")
+        return Chart.load(directory)
 
 
 def values_from_template(row: HelmChart, spec: dict[str, Any]) -> dict[str, Any]:

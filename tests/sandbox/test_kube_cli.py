@@ -22,7 +22,8 @@ def startup_limit() -> float:
 
 
 def sandbox_cli(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "sandbox", *args, "--state-dir", str(state_dir)]
+    """`python -m sandbox ...` with emulated envoys (these tests are about the emulators; tests/openfl: real)."""
+    command = [sys.executable, "-m", "sandbox", *args, "--state-dir", str(state_dir), "--envoys", "emulated"]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
 
 
