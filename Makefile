@@ -24,9 +24,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed  ## create the project virtualenv (.venv)
 
-demo: venv openfl-venv  ## start the sandbox, roll out its envoys, print the summary, stop the sandbox
+demo: venv openfl-venv  ## start the sandbox, roll out its envoys, print the summary and the director's accepted shards, stop the sandbox
 	@$(BIN)/python -m sandbox up
 	@rc=0; $(BIN)/ansible-playbook -i inventories/sandbox site.yml || rc=$$?; \
+	  $(BIN)/python -m sandbox status || rc=$$?; \
 	  $(BIN)/python -m sandbox down; exit $$rc
 
 test: venv openfl-venv lint sanity chart-lint pytest molecule  ## every gate CI runs
