@@ -12,11 +12,12 @@ works() {  # a pyenv shim exists on PATH even when its version is not selected
 if cand="$(command -v "python$want" 2>/dev/null)" && works "$cand"; then
   echo "$cand"; exit 0
 fi
-if root="$(pyenv root 2>/dev/null)"; then
-  for cand in $(ls -d "$root"/versions/"$want".*/bin/"python$want" 2>/dev/null | sort -rV); do
-    if works "$cand"; then echo "$cand"; exit 0; fi
-  done
-fi
-echo "error: Python $want not found (looked for python$want on PATH and in \$(pyenv root)/versions/$want.*)." >&2
-echo "       Install it (e.g. 'pyenv install $want') or pass PYTHON=/path/to/python$want to make." >&2
+# pyenv's root: `pyenv root` when pyenv is on PATH, else where pyenv installs by default.
+root="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")"
+for cand in $(ls -d "$root"/versions/"$want".*/bin/"python$want" 2>/dev/null | sort -rV); do
+  if works "$cand"; then echo "$cand"; exit 0; fi
+done
+echo "error: Python $want not found (looked for python$want on PATH and in $root/versions/$want.*)." >&2
+echo "       Install it (e.g. 'pyenv install $want'), or pass its path to make:" >&2
+echo "       PYTHON=/path/to/python$want (default toolchain) or PYTHON_OLDEST=... (make test-oldest)." >&2
 exit 1
