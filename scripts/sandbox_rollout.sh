@@ -22,9 +22,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The project's tracked and new files, as a fresh clone would have them (no .venv, no state).
+# The project's tracked and new files, as a fresh clone would have them (no .venv, no state;
+# files deleted but not yet committed are skipped).
 mkdir -p "$project"
-(cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf - --) | tar -xf - -C "$project"
+(cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 tar --ignore-failed-read -cf - --) | tar -xf - -C "$project"
 export ANSIBLE_CONFIG="$project/ansible.cfg"
 
 if [[ "$mode" == "--installed" ]]; then
