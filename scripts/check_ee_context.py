@@ -6,12 +6,14 @@ and compare them with what this repository tests, so the EE cannot drift from it
   * ansible-core in the EE is the pin of requirements.txt, and ansible-runner is installed;
   * the openfl.envoy tarball is in the context, at the path requirements.yml names, and carries
     the version of galaxy.yml; kubernetes.core is asked for with galaxy.yml's range;
-  * every Python pin of the EE equals the one in requirements-common.txt.
+  * every Python pin of the EE equals the one in requirements-common.txt;
+  * ansible.cfg's collections_path searches where the EE installs its collections.
 Usage: python scripts/check_ee_context.py execution-environment.yml CONTEXT_DIR
 """
 
 from __future__ import annotations
 
+import configparser
 import json
 import re
 import sys
@@ -80,6 +82,12 @@ def check(ee_file: Path, context: Path) -> list[str]:
     for name, version in pins(build / "requirements.txt").items():
         if tested.get(name) != version:
             errors.append(f"the EE pins {name}=={version}, requirements-common.txt {tested.get(name)}")
+    installed_to = re.search(r'collection install .*--collections-path "([^"]+)"', containerfile)
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "ansible.cfg")
+    searched = cfg.get("defaults", "collections_path", fallback="").split(":")
+    if installed_to and installed_to.group(1) not in searched:
+        errors.append(f"ansible.cfg's collections_path {searched} leaves out the EE's {installed_to.group(1)}")
     if not (build / "bindep.txt").read_text().strip():
         errors.append("the EE names no system packages (_build/bindep.txt is empty)")
     return errors

@@ -64,6 +64,8 @@ def write_context(context: Path, core: str = CORE, cryptography: str | None = No
         f'ARG EE_BASE_IMAGE="{ee["images"]["base_image"]["name"]}"\n'
         'ARG PYCMD="/usr/bin/python3.12"\n'
         f'ARG ANSIBLE_INSTALL_REFS="ansible-core=={core} ansible-runner==2.4.3"\n'
+        "RUN ansible-galaxy collection install -r requirements.yml"
+        ' --collections-path "/usr/share/ansible/collections"\n'
     )
     (build / "requirements.yml").write_text(yaml.safe_dump(ee["dependencies"]["galaxy"]))
     pins = list(ee["dependencies"]["python"])
