@@ -1,8 +1,8 @@
 """Render the chart the way KubeFATE does, with Helm's own engine (helm_python).
 
-KubeFATE (reference/kubefate-api.md section 8) executes the chart's ``values-template.yaml``
+KubeFATE (``k8s-deploy/pkg/modules/helm_chart_special.go``) executes the chart's ``values-template.yaml``
 as a Go template with the parsed cluster yaml as ``.``, parses the output as YAML and passes
-it to ``helm install`` as user-supplied values. Section 15: the same execution is reproduced
+it to ``helm install`` as user-supplied values. Here the same execution is reproduced
 with a throw-away chart whose only template is ``{{ tpl .Values.t .Values.s }}``. KubeFATE
 also rebuilds the chart without ``values.schema.json`` before installing; ``schema=False``
 reproduces that.

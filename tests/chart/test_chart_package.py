@@ -119,7 +119,7 @@ def test_helmignore_keeps_ci_values_out_of_the_package(package):
 
 
 def test_package_passes_kubefate_upload_checks(package):
-    """KubeFATE's upload (reference/kubefate-api.md section 4.1) as rules on the archive."""
+    """KubeFATE's chart upload (``POST /v1/chart``, Helm's archive loader) as rules on the archive."""
     _, data = package
     names = [info.name for info in members(data)]
     tops = {name.split("/", 1)[0] for name in names}

@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Turns one envoy's entry of a shared step's result into that envoy's own task result.
 
 A shared step (a module run once for every envoy of the play) returns ``envoys: {name: entry}``;

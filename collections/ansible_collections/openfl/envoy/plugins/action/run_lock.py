@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The run lock, taken and released on the controller for the ansible-playbook process that runs
 the play (the parent of the worker this plugin runs in)."""
 

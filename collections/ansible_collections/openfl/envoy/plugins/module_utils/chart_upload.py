@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The envoy chart on a KubeFATE service (manual steps 1-3): packaged deterministically, and
 uploaded only when the service holds no chart of that name and version, or one with other content
 (KubeFATE keeps no digest, so the stored files are compared)."""

@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Keys and certificates of many envoys from one signing CA, in one process (manual steps 10-12).
 
 The CA is read once and its key opened only when some certificate is due; each envoy's key and

@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Every envoy's KubeFATE cluster, planned and submitted together (manual steps 16-18).
 
 Per KubeFATE service: one login, one listing of clusters and one of jobs, shared by the plans of

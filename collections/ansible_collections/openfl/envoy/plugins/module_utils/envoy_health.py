@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Is each envoy up? The state machine that ``roles/envoy_cluster/tasks/{wait,health}.yml`` spelled
 in Jinja, for many envoys at once, polled in one loop of one process.
 

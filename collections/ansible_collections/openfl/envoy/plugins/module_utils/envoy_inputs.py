@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Preflight for many envoys at once: every envoy's own inputs (``validation``), the CN of a
 certificate an earlier run issued, and namespaces two envoys claim on one cluster."""
 

@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """An envoy's Kubernetes objects: its namespace, the ``envoy-cert`` Secret and the
 ``envoy-python-configs`` ConfigMap, decided and applied here (manual steps 13-15).
 

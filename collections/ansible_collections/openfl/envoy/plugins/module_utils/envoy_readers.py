@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What the envoy health check reads, from the two APIs: the envoy's KubeFATE job and cluster record,
 and its pods, log and Deployment from Kubernetes. Errors of either API become ``HealthError`` (one
 call failed: the message names the endpoint and the call) or ``EndpointError`` (the endpoint cannot

@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The root CA backend of ``x509_ca`` and the CA that signs the leaves of ``x509_certificate``.
 
 See ``pki_common`` for the call sequence every backend follows.

@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The leaf certificate backend of ``x509_certificate`` and its profiles (envoy ``client``, director ``server``).
 
 See ``pki_common`` for the call sequence every backend follows.

@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Input rules for one OpenFL envoy: the one place every check lives.
 
 Every rule is a function that returns a list of error strings (empty when the
@@ -9,8 +10,9 @@ an operator edits) or the file, and the rule, for example::
 
 Pure standard library, so modules, tests and other helpers can import it.
 Sources of the rules: Kubernetes name and ConfigMap key validation, Helm's
-release-name limit, and OpenFL 1.5 (``fx envoy start`` and its config
-validators); see reference/openfl-envoy.md sections 1, 2.1, 8 and 9.
+release-name limit, OpenFL 1.5 (``fx envoy start`` and the envoy config it
+reads, ``openfl/interface/envoy.py``) and the values of the FedLCM
+openfl-envoy chart (director FQDN, IP and ports, image, python configmap).
 """
 
 from __future__ import annotations

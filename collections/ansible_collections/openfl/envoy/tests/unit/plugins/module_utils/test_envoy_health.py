@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """module_utils/envoy_health.py with a fake clock, KubeFATE faked behind the real client (its
 ``_open``) and the Kubernetes API faked behind the real reader (CoreV1Api/AppsV1Api calls): every
 case of the wait, the failure texts the role produced, endpoint failures, the cost per endpoint."""

@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """module_utils/kubefate.py against a small in-process fake KubeFATE (real HTTP on 127.0.0.1):
 transport, auth, retries, unknown outcomes, exact paths, and the pure helpers."""
 
@@ -29,7 +30,7 @@ NAME, NS = "envoy-1", "openfl-envoy-1"
 
 
 class FakeKubefate:
-    """Just enough of KubeFATE (reference/kubefate-api.md) to test the client: exact routes
+    """Just enough of KubeFATE's REST API (``/v1/...``) to test the client: exact routes
     (the other slash spelling answers 301/307), JWT-less tokens, clusters, jobs, charts, and
     fault knobs applied per (method, path) call."""
 

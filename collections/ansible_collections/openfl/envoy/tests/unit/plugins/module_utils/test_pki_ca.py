@@ -1,4 +1,5 @@
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Unit tests of the root CA backend (pki_ca.CABackend): creation, every broken-input case, check mode.
 
 All key material is generated at test time in pytest's tmp_path (see pki_factory.py).
