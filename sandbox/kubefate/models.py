@@ -1,6 +1,6 @@
 """The KubeFATE test double's "database": gorm-style rows (ID, timestamps, soft delete) kept in memory.
 
-JSON shapes follow reference/kubefate-api.md section 5 exactly (`namespaces` plural, `Spec`,
+JSON shapes follow what KubeFATE v1.4.5 returns exactly (`namespaces` plural, `Spec`,
 capitalised gorm keys, nanosecond `time_limit`, Go time strings).
 """
 

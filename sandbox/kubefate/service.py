@@ -1,6 +1,7 @@
 """The KubeFATE test double's handlers: one method per route, answering as the real service does.
 
-Each handler returns a `Reply`; texts and status codes follow reference/kubefate-api.md §3-§10.
+Each handler returns a `Reply`; texts and status codes are those of the real service (its
+route handlers and binding).
 State lives in memory tables guarded by one lock; cluster jobs run in worker threads (workers.py).
 """
 
