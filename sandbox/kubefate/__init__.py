@@ -1,4 +1,4 @@
-"""KubeFATE test double: an in-memory KubeFATE v1.4.5 service on 127.0.0.1 (written from KubeFATE v1.4.5's REST API as its source defines it).
+"""KubeFATE test double: an in-memory KubeFATE v1.4.5 service on 127.0.0.1, written from its REST API.
 
 It is not KubeFATE. It reproduces what clients observe (routes, redirects, gin-jwt auth, Go
 binding errors, envelopes and texts, the asynchronous job progression) and installs charts on the
