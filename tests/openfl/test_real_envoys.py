@@ -8,9 +8,8 @@ seconds (not at the health deadline), and the pod must go CrashLoopBackOff as in
 
 from __future__ import annotations
 
-import json
-
 import datetime
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
