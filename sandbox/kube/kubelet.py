@@ -12,7 +12,6 @@ with Kubernetes' back-off (first restart at once, then 10 s, 20 s, ... up to 300
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import json
@@ -28,13 +27,13 @@ from dataclasses import dataclass, field
 from . import envoy
 from .api import now
 from .containers import ContainerRunner, VolumeFiles
+from .podstatus import BACKOFF_FIRST, BACKOFF_MAX, condition, max_unavailable, object_data, pod_ready, pod_status
 from .resources import CONFIGMAPS, DEPLOYMENTS, EVENTS, PODS, SECRETS, SERVICEACCOUNTS, Resource
 from .store import Store
 
 NODE = "sandbox-node"
 HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
-BACKOFF_FIRST, BACKOFF_MAX = 10.0, 300.0  # Kubernetes' container restart back-off, in seconds
 DEFAULT_MODE = 0o644
 
 
@@ -309,7 +308,7 @@ class Kubelet:
         template_hash = self.template_hash(deployment)
         pods = self._owned_pods(deployment)
         wanted = deployment["spec"].get("replicas", 1)
-        ready = sum(1 for p in pods if _pod_ready(p))
+        ready = sum(1 for p in pods if pod_ready(p))
         updated = sum(1 for p in pods if p["metadata"]["labels"].get("pod-template-hash") == template_hash)
         counts = {
             "replicas": len(pods),
@@ -322,7 +321,7 @@ class Kubelet:
         status.update({k: v for k, v in counts.items() if v})
         old = {c["type"]: c for c in (deployment.get("status") or {}).get("conditions") or []}
         replica_set = f"{deployment['metadata']['name']}-{template_hash}"
-        available = ready >= wanted - _max_unavailable(deployment, wanted)
+        available = ready >= wanted - max_unavailable(deployment, wanted)
         complete = updated == wanted and ready == wanted and len(pods) == wanted
         available_text = (
             "Deployment has minimum availability." if available else "Deployment does not have minimum availability."
@@ -331,14 +330,14 @@ class Kubelet:
             "has successfully progressed." if complete else "is progressing."
         )
         status["conditions"] = [
-            _condition(
+            condition(
                 old.get("Available"),
                 "Available",
                 available,
                 "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
                 available_text,
             ),
-            _condition(
+            condition(
                 old.get("Progressing"),
                 "Progressing",
                 True,
@@ -349,7 +348,7 @@ class Kubelet:
         failure = self.create_failures.get(deployment["metadata"]["uid"])
         if failure:
             status["conditions"].append(
-                _condition(old.get("ReplicaFailure"), "ReplicaFailure", True, "FailedCreate", failure)
+                condition(old.get("ReplicaFailure"), "ReplicaFailure", True, "FailedCreate", failure)
             )
         return status
 
@@ -421,7 +420,7 @@ class Kubelet:
         if found is None or found[1] is None:
             return None
         _, obj, source = found
-        data = _data(obj)
+        data = object_data(obj)
         default_mode = source.get("defaultMode", DEFAULT_MODE)
         if source.get("items"):
             items = [i for i in source["items"] if i.get("key") in data]
@@ -444,7 +443,7 @@ class Kubelet:
         current = self.store.get(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
         if current is None:
             return
-        current["status"] = _pod_status(current, runtime, waiting)
+        current["status"] = pod_status(current, runtime, waiting)
         if current["status"] != pod.get("status"):
             self.store.put(PODS, current, notify=False)
 
@@ -511,7 +510,7 @@ class Kubelet:
                 if not source.get("optional"):
                     problems.append(f'{prefix}{kind} "{object_name}" not found')
                 continue
-            keys = _data(obj)
+            keys = object_data(obj)
             for item in source.get("items") or []:
                 if item.get("key") not in keys and not source.get("optional"):
                     what = "secret key" if kind == "secret" else "config key"
@@ -537,7 +536,7 @@ class Kubelet:
         _, obj, source = found
         items = source.get("items")
         key = next((i["key"] for i in items if i.get("path") == relative), None) if items else relative
-        return _data(obj).get(key) if key is not None else None
+        return object_data(obj).get(key) if key is not None else None
 
     def read_file(self, pod: dict, container: dict, path: str) -> bytes | None:
         """The content of `path` (absolute, or relative to workingDir) inside the container, if mounted."""
@@ -556,95 +555,3 @@ class Kubelet:
                 relative = absolute[len(mount_path.rstrip("/")) + 1 :]
                 return self._file_in_volume(pod["metadata"]["namespace"], volume, relative)
         return None
-
-
-def _data(obj: dict) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    encoded = obj.get("kind") == "Secret"
-    for key, value in (obj.get("data") or {}).items():
-        files[key] = base64.b64decode(value) if encoded else str(value).encode()
-    for key, value in (obj.get("binaryData") or {}).items():
-        files[key] = base64.b64decode(value)
-    return files
-
-
-def _pod_ready(pod: dict) -> bool:
-    statuses = pod.get("status", {}).get("containerStatuses") or []
-    return bool(statuses) and all(s.get("ready") for s in statuses)
-
-
-def _max_unavailable(deployment: dict, wanted: int) -> int:
-    strategy = deployment["spec"].get("strategy") or {}
-    value = (
-        (strategy.get("rollingUpdate") or {}).get("maxUnavailable", 0) if strategy.get("type") == "RollingUpdate" else 0
-    )
-    if isinstance(value, str) and value.endswith("%"):
-        return wanted * int(value[:-1]) // 100
-    return int(value or 0)
-
-
-def _condition(old: dict | None, kind: str, ok: bool, reason: str, message: str) -> dict:
-    value = "True" if ok else "False"
-    stamp = now()
-    same = old is not None and old.get("status") == value
-    unchanged = same and old.get("reason") == reason and old.get("message") == message
-    return {
-        "type": kind,
-        "status": value,
-        "lastUpdateTime": old["lastUpdateTime"] if unchanged else stamp,
-        "lastTransitionTime": old["lastTransitionTime"] if same else stamp,
-        "reason": reason,
-        "message": message,
-    }
-
-
-def _pod_status(pod: dict, runtime: Runtime, waiting: str) -> dict:
-    started = pod.get("status", {}).get("startTime") or now()
-    ready = not waiting
-    containers = []
-    for container in pod["spec"].get("containers") or []:
-        status = {
-            "name": container["name"],
-            "image": container.get("image", ""),
-            "imageID": "",
-            "ready": ready,
-            "started": ready,
-            "restartCount": runtime.restarts,
-            "state": {"waiting": {"reason": waiting}} if waiting else {"running": {"startedAt": runtime.started_at}},
-        }
-        if waiting == "CrashLoopBackOff":
-            name = container["name"]
-            delay = f"{runtime.backoff or BACKOFF_FIRST:.0f}s"
-            status["state"]["waiting"]["message"] = (
-                f"back-off {delay} restarting failed container={name} pod={pod['metadata']['name']}"
-            )
-        if waiting == "CrashLoopBackOff" or (runtime.finished_at and not waiting):
-            code = runtime.exit_code
-            status["lastState"] = {
-                "terminated": {
-                    "exitCode": code,
-                    "reason": "Completed" if code == 0 else "Error",
-                    "startedAt": runtime.started_at,
-                    "finishedAt": runtime.finished_at or runtime.started_at,
-                }
-            }
-        containers.append(status)
-    phase = "Pending" if waiting == "ContainerCreating" else "Running"
-    flag = "True" if ready else "False"
-    conditions = [
-        {"type": "PodScheduled", "status": "True"},
-        {"type": "Initialized", "status": "True"},
-        {"type": "ContainersReady", "status": flag},
-        {"type": "Ready", "status": flag},
-    ]
-    old = {c["type"]: c for c in pod.get("status", {}).get("conditions") or []}
-    for condition in conditions:
-        previous = old.get(condition["type"])
-        condition["lastTransitionTime"] = (
-            previous["lastTransitionTime"] if previous and previous["status"] == condition["status"] else now()
-        )
-        condition["lastProbeTime"] = None
-    status = {"phase": phase, "conditions": conditions, "hostIP": "10.0.0.10", "startTime": started}
-    if phase == "Running":
-        status["podIP"] = "10.244.0.10"
-    return {**status, "containerStatuses": containers, "qosClass": "BestEffort"}
