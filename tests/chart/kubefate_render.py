@@ -28,11 +28,13 @@ _TPL_TEMPLATE = "{{ tpl .Values.t .Values.s }}"
 
 @cache
 def _tpl_chart() -> Chart:
-    directory = Path(tempfile.mkdtemp(prefix="kubefate-tpl-"))
-    (directory / "templates").mkdir()
-    (directory / "Chart.yaml").write_text(_TPL_CHART_YAML)
-    (directory / "templates" / "values.yaml").write_text(_TPL_TEMPLATE)
-    return Chart.load(directory)
+    # Helm loads the chart into memory: the directory is gone once loaded.
+    with tempfile.TemporaryDirectory(prefix="kubefate-tpl-") as name:
+        directory = Path(name)
+        (directory / "templates").mkdir()
+        (directory / "Chart.yaml").write_text(_TPL_CHART_YAML)
+        (directory / "templates" / "values.yaml").write_text(_TPL_TEMPLATE)
+        return Chart.load(directory)
 
 
 @cache
@@ -40,10 +42,11 @@ def chart(schema: bool = True) -> Chart:
     """The chart as Helm loads it; without its schema when ``schema`` is false (KubeFATE)."""
     if schema:
         return Chart.load(CHART_DIR)
-    directory = Path(tempfile.mkdtemp(prefix="openfl-envoy-noschema-")) / "openfl-envoy"
-    shutil.copytree(CHART_DIR, directory)
-    (directory / "values.schema.json").unlink()
-    return Chart.load(directory)
+    with tempfile.TemporaryDirectory(prefix="openfl-envoy-noschema-") as name:
+        directory = Path(name) / "openfl-envoy"
+        shutil.copytree(CHART_DIR, directory)
+        (directory / "values.schema.json").unlink()
+        return Chart.load(directory)
 
 
 def values_template_text() -> str:
