@@ -131,9 +131,7 @@ def submit_envoy(
     return entry
 
 
-def submit_all(
-    entries: list[dict[str, Any]], check_mode: bool, cover: bool, client_factory: Any = KubefateClient.from_params
-) -> dict[str, dict[str, Any]]:
+def submit_all(entries: list[dict[str, Any]], check_mode: bool, cover: bool) -> dict[str, dict[str, Any]]:
     """Group the envoys by KubeFATE service and submit each group over its own client."""
     groups: dict[tuple, tuple[dict[str, Any], list[EnvoyCluster]]] = {}
     for entry in entries:
@@ -149,6 +147,6 @@ def submit_all(
         groups.setdefault(service_key(connection), (connection, []))[1].append(envoy)
     results: dict[str, dict[str, Any]] = {}
     for connection, envoys in groups.values():
-        service = KubefateService(client_factory(connection))
+        service = KubefateService(KubefateClient.from_params(connection))
         results.update(submit_service(service, envoys, check_mode, cover))
     return results

@@ -156,18 +156,20 @@ class EnvoyTarget:
         return f"{self.name} (namespace {self.namespace})"
 
 
-def envoy_target_spec(**extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The argument spec of one envoy to check (its connections included), plus ``extra`` options."""
-    return {
+def envoy_target_spec(wait: bool = True, **extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The argument spec of one envoy to check (its connections included), plus ``extra`` options;
+    ``wait=False``: for a snapshot only (no job to wait for, nothing to skip)."""
+    spec: dict[str, dict[str, Any]] = {
         "name": {"type": "str", "required": True},
         "namespace": {"type": "str", "required": True},
-        "job_uuid": {"type": "str"},
-        "skip": {"type": "bool", "default": False},
         "kubefate": {"type": "dict", "options": {k: dict(v) for k, v in KUBEFATE_CONNECTION_SPEC.items()}},
         "kubernetes": {"type": "dict", "options": {"kubeconfig": {"type": "path"}, "context": {"type": "str"}}},
         "certificate_path": {"type": "path"},
         **extra,
     }
+    if wait:
+        spec.update(job_uuid={"type": "str"}, skip={"type": "bool", "default": False})
+    return spec
 
 
 def target_problems(targets: list[EnvoyTarget], wait: bool) -> list[str]:

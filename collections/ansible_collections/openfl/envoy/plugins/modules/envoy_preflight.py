@@ -15,9 +15,10 @@ description:
     OpenFL 1.5 apply later, and fails with B(every) broken rule at once.
   - "Each error names the envoy, the inventory variable or file, and the rule, for example
     C(envoy-2: openfl_director_ip 'director.example' is not an IP address)."
-  - On success returns the ConfigMap data of the python directory (file name to text), so the
-    ConfigMap role does not read the files again.
-  - Options that are not given are not checked; the C(openfl.envoy.envoy_preflight) role passes all of them.
+  - On success returns the ConfigMap data of the python directory (file name to text), as
+    M(openfl.envoy.envoy_objects) will write it.
+  - Options that are not given are not checked. For all envoys of a play at once (and namespaces they share),
+    use M(openfl.envoy.envoy_inputs), as the C(envoy_preflight) role does.
   - Read-only; never reports a change.
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
@@ -105,7 +106,7 @@ EXAMPLES = r"""
     certificate_path: "{{ openfl_pki_dir }}/envoys/{{ inventory_hostname }}/envoy.crt"
   register: preflight
 
-- name: Read and check only the python directory (what the ConfigMap role needs)
+- name: Read and check only the python directory (what the envoy-python-configs ConfigMap will hold)
   openfl.envoy.envoy_preflight:
     name: envoy-1
     python_dir: /srv/openfl/envoy-1/python

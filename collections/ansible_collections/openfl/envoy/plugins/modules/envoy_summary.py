@@ -51,13 +51,6 @@ options:
       certificate_path:
         description: The envoy's certificate on the control node.
         type: path
-      job_uuid:
-        description: Not used (the latest job of the envoy's cluster is read).
-        type: str
-      skip:
-        description: Report the envoy without reading it.
-        type: bool
-        default: false
       kubefate:
         description: The KubeFATE connection (the options of the C(openfl.envoy.kubefate) doc fragment).
         type: dict
@@ -152,7 +145,7 @@ def main() -> None:
                 "type": "list",
                 "elements": "dict",
                 "required": True,
-                "options": envoy_target_spec(site={"type": "str", "default": ""}),
+                "options": envoy_target_spec(wait=False, site={"type": "str", "default": ""}),
             },
             "summary_dir": {"type": "path"},
         },
