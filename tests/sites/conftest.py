@@ -10,7 +10,16 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "kubefate"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "k8s_roles"))
 
-from kubefate_support import CHART_DIR
+from kubefate_support import CHART_DIR, KubefateSite
+
+
+@pytest.fixture
+def kf(sandbox):
+    """The sandbox's KubeFATE, its service version restored after the test."""
+    site = sandbox.sites["sandbox"]
+    service = KubefateSite(site.kubefate_url, site.kubefate_username, site.kubefate_password)
+    yield service
+    service.configure(service_version="v1.4.5")
 
 
 @pytest.fixture

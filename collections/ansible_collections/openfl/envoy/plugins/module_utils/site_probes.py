@@ -218,7 +218,7 @@ def check_chart(chart_path: str) -> tuple[list[str], list[str]]:
     try:
         ChartPackage(chart_path)
     except KubefateError as err:
-        return [f"{err.msg}; fix the chart or point kubefate_chart_path at a valid chart"], []
+        return [f"kubefate_chart_path: {err.msg}; fix the chart or point kubefate_chart_path at a valid chart"], []
     try:
         import helm_python
     except ImportError:
