@@ -103,9 +103,8 @@ def check_sites(
     """The module's result: ``envoys`` (one verdict each), ``errors``, ``bad``, ``bad_sites``, ``warnings``."""
     probes = probes or Probes()
     names = [entry["name"] for entry in entries]
-    placed, errors = shape_errors(names, groups)
-    for name in names:
-        errors.setdefault(name, [])
+    placed, shape = shape_errors(names, groups)
+    errors = {name: shape.get(name, []) for name in names}
     clusters: dict[tuple[Any, Any], Target] = {}
     services: dict[tuple[Any, ...], Target] = {}
     bad_sites: set[str] = set()
