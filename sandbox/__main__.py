@@ -30,7 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 20.0  # a graceful stop lets job workers finish their step and saves the state
-RUNTIME_FILES = ("sandbox.pid", "kubeconfig", "kubefate.yml", "director.yml", "stats.json")
+RUNTIME_FILES = ("sandbox.pid", "kubeconfig", "kubeconfig-viewer", "kubefate.yml", "director.yml", "stats.json")
 RUN_DIR = "run"  # <state-dir>/run/: pod root dirs and the director's workspace (removed by down)
 SAVED_STATE = "state"  # <state-dir>/state/<site>.json, written by a graceful stop (see core.py)
 
