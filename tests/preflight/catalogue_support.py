@@ -47,6 +47,7 @@ class Endpoints:
     """The sandbox site every case starts from (kubeconfig, KubeFATE URL and credentials)."""
 
     kubeconfig: Path
+    viewer_kubeconfig: Path  # a read-only identity on the same API
     kube_url: str
     kube_token: str
     kubefate_url: str
