@@ -16,12 +16,16 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from sandbox.kubefate.service import SERVICE_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -39,6 +43,14 @@ RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+unreachable=\d+\s+failed=(?P<failed>\d+)", re.M
 )
 # Kinds a rollout creates, listed through the Kubernetes API: (api group path, plural).
+# What a case that turns a knob restores (the session sandbox's own settings).
+DEFAULT_KNOBS = {
+    "job_latency": 0.0,
+    "token_ttl": 1800,
+    "fault_rate": 0.0,
+    "job_time_limit": 60.0,
+    "service_version": SERVICE_VERSION,
+}
 KINDS = (("api/v1", "namespaces"), ("api/v1", "secrets"), ("api/v1", "configmaps"), ("apis/apps/v1", "deployments"))
 
 
@@ -160,8 +172,9 @@ class Run:
         return {m["host"]: (int(m["changed"]), int(m["failed"])) for m in RECAP.finditer(self.out)}
 
 
-def run_site(inv: CaseInventory, *args: str, timeout: int = 420) -> Run:
-    """site.yml over the case's inventory, as an operator runs it (Ansible's temp dirs in the case's tmp)."""
+def run_site(inv: CaseInventory, *args: str, watch: Callable[[str], None] | None = None, timeout: int = 420) -> Run:
+    """site.yml over the case's inventory, as an operator runs it (Ansible's temp dirs in the case's tmp);
+    `watch` sees each output line as it comes (to inject a fault mid-run)."""
     directory = inv.write()
     book = inv.tmp / "site.yml"
     book.write_text(SITE)
@@ -174,18 +187,21 @@ def run_site(inv: CaseInventory, *args: str, timeout: int = 420) -> Run:
         ANSIBLE_FORCE_COLOR="0",
         PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     )
-    started = time.monotonic()
-    proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", str(directory), str(book), *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    return Run(proc.returncode, proc.stdout, time.monotonic() - started)
+    command = [str(VENV_BIN / "ansible-playbook"), "-i", str(directory), str(book), *args]
+    started, lines = time.monotonic(), []
+    with subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        deadline = threading.Timer(timeout, proc.kill)  # a hung run fails its case instead of the session
+        deadline.start()
+        try:
+            for line in proc.stdout:
+                lines.append(line)
+                if watch is not None:
+                    watch(line)
+        finally:
+            deadline.cancel()
+    return Run(proc.returncode, "".join(lines), time.monotonic() - started)
 
 
 # --- what a run could create or change ------------------------------------------------------------
@@ -245,6 +261,14 @@ class Observer:
         }
         found["kubefate charts"] = {f"{c['name']}/{c['version']}/{c['uuid']}": "" for c in self._kubefate("/v1/chart/")}
         return found
+
+
+def configure(endpoints: Endpoints, knobs: dict) -> None:
+    """Set knobs of the sandbox's KubeFATE (shared by every case: only cases that run alone do)."""
+    import requests
+
+    answer = requests.post(f"{endpoints.kubefate_url}/_sandbox/config", json=knobs, timeout=10)
+    assert answer.status_code == 200, answer.text
 
 
 def files_under(*directories: Path) -> dict[str, str]:

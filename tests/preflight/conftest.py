@@ -18,11 +18,21 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cases import CASES, Case
-from catalogue_support import Endpoints, Observer, Pki, Run, base_inventory, differences, files_under, run_site
+from catalogue_support import (
+    DEFAULT_KNOBS,
+    Endpoints,
+    Observer,
+    Pki,
+    Run,
+    base_inventory,
+    configure,
+    differences,
+    files_under,
+    run_site,
+)
 
 # Three ansible-playbook processes at once: on 2 cores a preflight run is mostly Ansible's start-up.
 WORKERS = 3
-DEFAULT_KNOBS = {"job_latency": 0.0, "token_ttl": 1800, "fault_rate": 0.0, "job_time_limit": 60.0}
 
 
 @dataclass
@@ -62,13 +72,6 @@ def observer(endpoints) -> Observer:
 @pytest.fixture(scope="session")
 def pki() -> Pki:
     return Pki()
-
-
-def configure(endpoints: Endpoints, knobs: dict) -> None:
-    import requests
-
-    answer = requests.post(f"{endpoints.kubefate_url}/_sandbox/config", json=knobs, timeout=10)
-    assert answer.status_code == 200, answer.text
 
 
 def selected_cases(session: pytest.Session) -> list[Case]:
@@ -143,8 +146,8 @@ def table(catalogue: Catalogue) -> str:
     lines = [
         f"{len(catalogue.outcomes)} cases in {catalogue.seconds:.0f} s wall time ({WORKERS} at once).",
         "",
-        "| case | group | exit | message |",
-        "|---|---|---|---|",
+        "| case | group | exit | s | message |",
+        "|---|---|---|---:|---|",
     ]
     for case in CASES:
         outcome = catalogue.outcomes.get(case.id)
@@ -154,5 +157,5 @@ def table(catalogue: Catalogue) -> str:
         if outcome.changes:
             line += f" **changed: {len(outcome.changes)}**"
         cell = line.replace("|", "\\|")[:300]
-        lines.append(f"| {case.id} | {case.group} | {outcome.run.rc} | {cell} |")
+        lines.append(f"| {case.id} | {case.group} | {outcome.run.rc} | {outcome.run.seconds:.0f} | {cell} |")
     return "\n".join(lines) + "\n"
