@@ -27,6 +27,9 @@ import yaml
 
 from sandbox.kubefate.service import SERVICE_VERSION
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "k8s_roles"))
+from k8s_roles_support import make_envoy_cert
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 CONTEXT = "sandbox"
@@ -362,37 +365,13 @@ class Pki:
         (ca_dir / "root_ca.key").write_bytes(key_pem)
         os.chmod(ca_dir / "root_ca.key", 0o600)
 
-    def write_envoy(
-        self, pki_dir: Path, envoy: str, key_pem: bytes | None = None, cn: str | None = None, ec_key: bool = False
-    ) -> Path:
-        """An envoy's three files as the PKI stage writes them (RSA 2048, CN = SAN = envoy), or with
-        another CN, an EC key, or key_pem (e.g. garbage) in place of the key."""
+    def write_envoy(self, pki_dir: Path, envoy: str, key_pem: bytes | None = None, cn: str | None = None) -> Path:
+        """An envoy's three files signed by this CA, as an earlier run left them (an EC key: not the RSA
+        key the envoy_cert role asks for by default), with another CN, or key_pem (garbage) as the key."""
         from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec, rsa
-        from cryptography.x509.oid import NameOID
 
         ca_cert = x509.load_pem_x509_certificate((pki_dir / "ca" / "root_ca.crt").read_bytes())
-        key = ec.generate_private_key(ec.SECP384R1()) if ec_key else rsa.generate_private_key(65537, 2048)
-        now = datetime.datetime.now(datetime.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn or envoy)]))
-            .issuer_name(ca_cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=1))
-            .not_valid_after(now + datetime.timedelta(days=300))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(cn or envoy)]), critical=False)
-            .sign(self.key, hashes.SHA256())
-        )
-        directory = pki_dir / "envoys" / envoy
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "envoy.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        pem = key_pem or key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        (directory / "priv.key").write_bytes(pem)
-        os.chmod(directory / "priv.key", 0o600)
-        (directory / "root_ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+        directory = make_envoy_cert(pki_dir, (self.key, ca_cert), envoy, cn=cn)
+        if key_pem is not None:
+            (directory / "priv.key").write_bytes(key_pem)
         return directory

@@ -139,6 +139,12 @@ def catalogue(request, endpoints, observer, pki, tmp_path_factory) -> Catalogue:
     return catalogue
 
 
+def first_error(out: str) -> str:
+    """For a case no line reports as asked: what the run said first instead."""
+    said = next((line.strip() for line in out.splitlines() if line.startswith(("fatal:", "[ERROR]"))), "nothing")
+    return f"(no line names it; first error: {said})"
+
+
 def table(catalogue: Catalogue) -> str:
     """The closing note's table: case -> the message that reported it (or what went wrong)."""
     from catalogue_support import message_line
@@ -153,7 +159,7 @@ def table(catalogue: Catalogue) -> str:
         outcome = catalogue.outcomes.get(case.id)
         if outcome is None:
             continue
-        line = message_line(outcome.run.out, outcome.who, case.what) or "(no message naming it)"
+        line = message_line(outcome.run.out, outcome.who, case.what) or first_error(outcome.run.out)
         if outcome.changes:
             line += f" **changed: {len(outcome.changes)}**"
         cell = line.replace("|", "\\|")[:300]

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Issue 11's acceptance catalogue: every bad input, run through site.yml on the session's sandbox,
 stops the run with a message naming the envoy (or site, or file) and the field, before anything is
-created or changed for any envoy."""
+created or changed for any envoy, and every envoy ends failed in the recap.
+
+`PREFLIGHT_TABLE=<file> pytest tests/preflight` also writes the table case -> message, with the wall
+time, for the closing note."""
 
 from __future__ import annotations
 
@@ -29,6 +32,9 @@ def test_bad_input_stops_the_run_before_any_change(case, catalogue):
     assert outcome.run.rc != 0, out[-3000:]
     assert message_line(out, outcome.who, case.what), f"no line names {outcome.who!r} and {case.what!r}:\n{out[-3000:]}"
     assert outcome.changes == [], "\n".join(outcome.changes)
+    # Every envoy the fault blocks ends failed in the recap, not only the host a shared step ran on.
+    recap = outcome.run.recap()
+    assert recap and all(failed for _changed, failed in recap.values()), recap
 
 
 def test_the_parallel_cases_changed_nothing_on_the_sandbox(catalogue):
