@@ -287,19 +287,26 @@ def files_under(*directories: Path) -> dict[str, str]:
     return found
 
 
-def differences(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]], token: str | None) -> list[str]:
-    """What changed between two listings: every change, or (token) the ones naming the case's envoys.
-    (A chart is shared by every envoy of a service: cases that run at once are told apart by their
-    envoys only, and the whole batch's listing, charts included, must not change either.)"""
+def differences(
+    before: dict[str, dict[str, str]], after: dict[str, dict[str, str]], token: str | None, alone: bool = True
+) -> list[str]:
+    """What changed between two listings: every change of an object naming the case's envoys (token)
+    and, when the run was `alone` (nothing else ran in between), any object that appeared or went
+    away and any change of KubeFATE's charts.
+
+    Objects of earlier tests in the session may still move on their own (a pod's status, a job that
+    finishes), so a change in place of an object naming no envoy of the case does not count. Cases
+    that run at once cannot be told apart by a chart (shared by every envoy of a service) or by an
+    object of another case: their batch's listing is compared as a whole, as one run alone."""
     changes = []
     for kind in sorted(set(before) | set(after)):
         old, new = before.get(kind, {}), after.get(kind, {})
         for key in sorted(set(old) | set(new)):
             if old.get(key) == new.get(key):
                 continue
-            if token is not None and f"{token}-" not in key:
-                continue
-            changes.append(f"{kind}: {key}: {old.get(key, '(absent)')} -> {new.get(key, '(absent)')}")
+            mine = token is not None and f"{token}-" in key
+            if mine or (alone and (kind == "kubefate charts" or key not in old or key not in new)):
+                changes.append(f"{kind}: {key}: {old.get(key, '(absent)')} -> {new.get(key, '(absent)')}")
     return changes
 
 

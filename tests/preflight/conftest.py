@@ -123,14 +123,14 @@ def catalogue(request, endpoints, observer, pki, tmp_path_factory) -> Catalogue:
         results = list(pool.map(one, [c for c in cases if not alone(c)]))
     after = observer.state()
     for case, (run, files, who, token) in results:
-        outcomes[case.id] = Outcome(case, run, differences(before, after, token) + files, who)
+        outcomes[case.id] = Outcome(case, run, differences(before, after, token, alone=False) + files, who)
     batch_changes = differences(before, after, None)
     for case in filter(alone, cases):
         configure(endpoints, case.knobs or {})
         try:
             before = observer.state()
-            _, (run, files, who, _token) = one(case)
-            outcomes[case.id] = Outcome(case, run, differences(before, observer.state(), None) + files, who)
+            _, (run, files, who, token) = one(case)
+            outcomes[case.id] = Outcome(case, run, differences(before, observer.state(), token) + files, who)
         finally:
             configure(endpoints, DEFAULT_KNOBS)
     catalogue = Catalogue(outcomes, batch_changes, time.monotonic() - started)
