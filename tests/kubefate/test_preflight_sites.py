@@ -5,29 +5,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from k8s_roles_support import Site
 from kubefate_support import finish, rollout
-
-
-@pytest.fixture
-def make_site(tmp_path, sandbox, kf):
-    def factory(*envoys: str, **group_vars) -> Site:
-        site = Site(tmp=tmp_path, kubeconfig=str(sandbox.kubeconfig), envoys=list(envoys))
-        for envoy in envoys:
-            site.host_vars[envoy] = {
-                "openfl_kubefate_url": kf.url,
-                "openfl_kubefate_username": kf.username,
-                "openfl_kubefate_password": kf.password,
-                "openfl_artifacts_dir": str(tmp_path / "artifacts"),
-                "openfl_ca_passphrase": "right",
-                "envoy_cluster_health_timeout": 60,
-                "envoy_cluster_health_interval": 1,
-                **group_vars,
-            }
-        return site.setup()
-
-    return factory
 
 
 def recap(out: str) -> dict[str, int]:
@@ -37,8 +15,8 @@ def recap(out: str) -> dict[str, int]:
     }
 
 
-def test_restricted_identity_stops_every_envoy_before_any_change(make_site, sandbox, kube, tmp_path):
-    site = make_site("sites-ro-1", "sites-ro-2", openfl_k8s_kubeconfig=str(sandbox.viewer_kubeconfig))
+def test_restricted_identity_stops_every_envoy_before_any_change(make_kf_site, sandbox, kube, tmp_path):
+    site = make_kf_site(2, prefix="sites-ro", openfl_k8s_kubeconfig=str(sandbox.viewer_kubeconfig))
     rc, out = finish(rollout(site, tmp_path))
     assert rc != 0
     assert recap(out) == {"sites-ro-1": 1, "sites-ro-2": 1}
@@ -48,8 +26,8 @@ def test_restricted_identity_stops_every_envoy_before_any_change(make_site, sand
     assert not (site.pki_dir / "ca").exists()
 
 
-def test_limit_rolls_out_one_envoy_and_names_the_other_as_not_checked(make_site, kube, tmp_path):
-    site = make_site("sites-lim-1", "sites-lim-2")
+def test_limit_rolls_out_one_envoy_and_names_the_other_as_not_checked(make_kf_site, kube, tmp_path):
+    site = make_kf_site(2, prefix="sites-lim", openfl_ca_passphrase="right")
     site.host_vars["sites-lim-1"]["openfl_envoy_image_tag"] = "bad tag!"
     rc, out = finish(rollout(site, tmp_path, "--limit", "sites-lim-2"))
     assert rc == 0, out[-3000:]
@@ -57,8 +35,8 @@ def test_limit_rolls_out_one_envoy_and_names_the_other_as_not_checked(make_site,
     assert kube.namespace("openfl-sites-lim-2") is not None and kube.namespace("openfl-sites-lim-1") is None
 
 
-def test_a_ca_failure_fails_every_envoy_it_blocks(make_site, tmp_path):
-    site = make_site("sites-ca-1", "sites-ca-2")
+def test_a_ca_failure_fails_every_envoy_it_blocks(make_kf_site, tmp_path):
+    site = make_kf_site(2, prefix="sites-ca", openfl_ca_passphrase="right")
     (site.pki_dir / "ca").mkdir(parents=True)
     (site.pki_dir / "ca" / "root_ca.key").write_text("half a CA\n")
     # Past preflight (which reports this CA too), so that the pki stage's own failure is what stops the run.
