@@ -39,3 +39,10 @@ def site_args(sandbox, tmp_path):
         "chart_path": str(CHART_DIR),
         "ca": {"certificate_path": str(ca_dir / "root_ca.crt"), "private_key_path": str(ca_dir / "root_ca.key")},
     }
+
+
+@pytest.fixture(scope="session")
+def kube(sandbox):
+    from k8s_roles_support import Cluster
+
+    return Cluster(str(sandbox.kubeconfig))

@@ -3,8 +3,6 @@ group, the variable and the way out, and nothing changed on the site."""
 
 from __future__ import annotations
 
-import datetime
-
 from kubefate_support import run_module
 
 
@@ -97,33 +95,10 @@ def test_chart_that_does_not_package(site_args, tmp_path):
 
 
 def test_ca_passphrase_and_lifetime(site_args, tmp_path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from ansible_collections.openfl.envoy.tests.unit.pki_factory import create_ca
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(days=100))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    create_ca(tmp_path / "ca", passphrase="right", valid_days=600)  # made 500 days ago: 100 days left
     ca = site_args["ca"]
-    (tmp_path / "ca").mkdir()
-    with open(ca["certificate_path"], "wb") as handle:
-        handle.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(ca["private_key_path"], "wb") as handle:
-        encryption = serialization.BestAvailableEncryption(b"right")
-        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption))
     ca["passphrase"] = "wrong"
     data, errors = errors_of(site_args)
     assert len(errors) == 1 and errors[0].startswith("openfl_ca_passphrase does not open the CA key")

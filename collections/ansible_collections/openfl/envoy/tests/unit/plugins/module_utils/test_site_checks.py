@@ -149,7 +149,7 @@ class FakeKubefate:
 def test_kubefate_probe():
     check = site_probes.check_kubefate
     refused = FakeKubefate(KubefateAuthError("no", 401))
-    errors, _ = check(KUBEFATE, refused)
+    errors = check(KUBEFATE, refused)[0]
     assert refused.logins == 1 and "was refused (HTTP 401)" in errors[0] and "pw" not in errors[0]
     assert "does not answer" in check(KUBEFATE, FakeKubefate(KubefateTransportError("timed out")))[0][0]
     assert check(KUBEFATE, FakeKubefate(version="v1.4.1")) == ([], [])
