@@ -32,12 +32,14 @@ class KubeServer:
         restart_interval: float = 1.0,
         runner: ContainerRunner | None = None,
         gate: Callable[[], bool] | None = None,
+        openfl_version: str = "1.5",
     ) -> None:
-        """`runner`: run envoy containers for real (else emulated); `gate`: when they may start."""
+        """`runner`: run envoy containers for real (else emulated, logging `openfl_version`'s wording);
+        `gate`: when they may start."""
         self.token = token or secrets.token_urlsafe(32)
         self.store = Store()
         self.api = Api(self.store)
-        self.kubelet = Kubelet(self.store, restart_interval, runner, gate)
+        self.kubelet = Kubelet(self.store, restart_interval, runner, gate, openfl_version)
         self._http = KubeHTTPServer((host, port), self.api, self.kubelet, self.token)
         self._thread = threading.Thread(target=self._http.serve_forever, name="kube-api", daemon=True)
 
