@@ -70,7 +70,7 @@ options:
           - What happens to the envoy's existing private key when it is unreadable or not what O(key_type),
             O(key_size) and O(curve) ask - V(fail) (the default; the envoy fails with the way out), V(never),
             V(partial_idempotence), V(full_idempotence) or V(always), as for
-            M(openfl.envoy.x509_certificate#module:regenerate).
+            O(openfl.envoy.x509_certificate#module:regenerate).
         type: str
         choices: [never, fail, partial_idempotence, full_idempotence, always]
         default: fail

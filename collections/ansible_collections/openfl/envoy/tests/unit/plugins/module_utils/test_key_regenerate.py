@@ -92,9 +92,9 @@ def test_full_idempotence_replaces_an_unreadable_key(ca_dir, issued):
 def test_always_replaces_the_key_on_every_run(ca_dir, issued):
     out = issued[0]
     fingerprints = {public_fp(out / "priv.key")}
-    for _ in range(2):
+    for attempt in (1, 2):
         changed, result = run_backend(cert_backend(ca_dir, out, regenerate="always"))
-        assert changed and result["key_regenerated"] and result["certificate_regenerated"]
+        assert changed and result["key_regenerated"] and result["certificate_regenerated"], attempt
         assert result["reason"] == "key regenerated on every run (regenerate=always)"
         fingerprints.add(public_fp(out / "priv.key"))
     assert len(fingerprints) == 3
