@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OPENFL_VERSIONS = ("1.5", "1.6", "1.7")  # kube/envoy.py's OPENFL_LINES (not imported: `up` stays light)
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 20.0  # a graceful stop lets job workers finish their step and saves the state
-RUNTIME_FILES = ("sandbox.pid", "kubeconfig", "kubefate.yml", "director.yml", "stats.json")
+RUNTIME_FILES = ("sandbox.pid", "kubeconfig", "kubeconfig-viewer", "kubefate.yml", "director.yml", "stats.json")
 RUN_DIR = "run"  # <state-dir>/run/: pod root dirs and the director's workspace (removed by down)
 SAVED_STATE = "state"  # <state-dir>/state/<site>.json, written by a graceful stop (see core.py)
 

@@ -143,6 +143,11 @@ class Sandbox:
         return self.state_dir / "kubeconfig"
 
     @property
+    def viewer_kubeconfig(self) -> Path:
+        """The same contexts as `kubeconfig`, with a read-only identity (kube/access.py)."""
+        return self.state_dir / "kubeconfig-viewer"
+
+    @property
     def kubefate_config(self) -> Path:
         return self.state_dir / "kubefate.yml"
 
@@ -174,6 +179,7 @@ class Sandbox:
             raise
         self._started = True
         write_private(self.kubeconfig, yaml.safe_dump(self._kubeconfig(), sort_keys=False))
+        write_private(self.viewer_kubeconfig, yaml.safe_dump(self._kubeconfig(viewer=True), sort_keys=False))
         write_private(self.kubefate_config, yaml.safe_dump(self._kubefate_yaml(), sort_keys=False))
         return self
 
@@ -183,8 +189,8 @@ class Sandbox:
         if self.envoys == "real":
             runner = ContainerRunner(self.run_dir / "pods" / name, openfl_bin(self.openfl_venv))
         gate = self.director.ready if self.director is not None else None
-        token = saved["kube_token"] if saved else None
-        kube = KubeServer(token=token, runner=runner, gate=gate, openfl_version=self.openfl_version)
+        tokens = {"token": saved["kube_token"], "viewer_token": saved.get("kube_viewer_token")} if saved else {}
+        kube = KubeServer(**tokens, runner=runner, gate=gate, openfl_version=self.openfl_version)
         if saved:
             kube.load_state(saved["kube"])
         kube.start()
@@ -245,6 +251,7 @@ class Sandbox:
             "format": STATE_FORMAT,
             "site": site.name,
             "kube_token": site.kube_token,
+            "kube_viewer_token": site.kube.viewer_token,
             "kubefate_password": site.kubefate_password,
             "kube": site.kube.save_state(),
             "kubefate": kubefate.save_state() if kubefate is not None else None,  # type: ignore[attr-defined]
@@ -258,14 +265,15 @@ class Sandbox:
     ) -> None:
         self.stop()
 
-    def _kubeconfig(self) -> dict:
+    def _kubeconfig(self, viewer: bool = False) -> dict:
         sites = list(self.sites.values())
+        token = {s.name: s.kube.viewer_token if viewer else s.kube_token for s in sites}
         return {
             "apiVersion": "v1",
             "kind": "Config",
             "preferences": {},
             "clusters": [{"name": s.name, "cluster": {"server": s.kube_url}} for s in sites],
-            "users": [{"name": s.name, "user": {"token": s.kube_token}} for s in sites],
+            "users": [{"name": s.name, "user": {"token": token[s.name]}} for s in sites],
             "contexts": [{"name": s.name, "context": {"cluster": s.name, "user": s.name}} for s in sites],
             "current-context": sites[0].name,
         }

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from . import openapi, protobuf, tables
+from . import access, openapi, protobuf, tables
 from .api import Api, Options
 from .errors import (
     ApiError,
@@ -135,7 +135,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         try:
             path = url.path.rstrip("/") or "/"
-            if path not in PUBLIC_PATHS and not self._authorized():
+            self.identity = access.ADMIN if path in PUBLIC_PATHS else self._identity()
+            if self.identity is None:
                 raise unauthorized()
             self._route(method, path, body)
         except ApiError as error:
@@ -147,13 +148,19 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _authorized(self) -> bool:
+    def _identity(self) -> str | None:
+        """Who sends the request (access.ADMIN or access.VIEWER), None for a wrong or missing token."""
         header = self.headers.get("Authorization")
         if header is None and self.headers.get("User-Agent", "").startswith("kubectl/"):
             # client-go loads user credentials only for TLS servers, so kubectl never sends the token
             # to an http:// server; admit it token-less. A wrong token is still refused.
-            return True
-        return hmac.compare_digest((header or "").encode(), f"Bearer {self.server.token}".encode())
+            return access.ADMIN
+        sent = (header or "").encode()
+        if hmac.compare_digest(sent, f"Bearer {self.server.token}".encode()):
+            return access.ADMIN
+        if hmac.compare_digest(sent, f"Bearer {self.server.viewer_token}".encode()):
+            return access.VIEWER
+        return None
 
     def _route(self, method: str, path: str, body: bytes) -> None:
         if path in ("/healthz", "/livez", "/readyz"):
@@ -162,6 +169,9 @@ class Handler(BaseHTTPRequestHandler):
         document = discovery(path) if method == "GET" else None
         if document is not None:
             self._send_json(200, document)
+            return
+        if method == "POST" and path == access.SSAR_PATH:
+            self._send_json(201, access.review(self.identity, _json(body)))
             return
         target = parse_target(path)
         if target is None:
@@ -173,6 +183,9 @@ class Handler(BaseHTTPRequestHandler):
     def _resource(self, method: str, target: Target, body: bytes) -> None:
         api: Api = self.server.api
         resource, namespace, name = target.resource, target.namespace, target.name
+        verb = access.verb_of(method, name, self.query.get("watch") in ("true", "1"))
+        if not access.allowed(self.identity, verb):
+            raise access.forbidden(self.identity, verb, resource, namespace, target.subresource)
         if target.subresource == "log" and resource is PODS and method == "GET":
             self._send(200, self._pod_log(target).encode(), "text/plain")
             return
@@ -340,8 +353,9 @@ class KubeHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], api: Api, kubelet: Kubelet, token: str) -> None:
+    def __init__(self, address: tuple[str, int], api: Api, kubelet: Kubelet, token: str, viewer_token: str) -> None:
         super().__init__(address, Handler)
         self.api = api
         self.kubelet = kubelet
         self.token = token
+        self.viewer_token = viewer_token

@@ -51,6 +51,9 @@ PLAYBOOK = """\
   gather_facts: false
 @VARS@  roles:
     - role: envoy_preflight
+      # These plays have no KubeFATE: the site checks are tested in tests/sites.
+      vars:
+        envoy_preflight_check_sites: false
 
 - name: Kubernetes objects
   hosts: envoys
@@ -180,7 +183,8 @@ class Site:
             "all": {
                 "children": {
                     "envoys": {
-                        "hosts": hosts,
+                        # Envoys sit in one site group under envoys (the inventory rule preflight checks).
+                        "children": {CONTEXT: {"hosts": hosts}},
                         "vars": {
                             "ansible_connection": "local",
                             "ansible_python_interpreter": str(VENV_BIN / "python"),

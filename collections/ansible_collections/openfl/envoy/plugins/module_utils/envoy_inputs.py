@@ -82,6 +82,14 @@ def check_envoys(entries: list[dict[str, Any]], any_errors_fatal: bool) -> tuple
     claims = [(e["name"], e["cluster"], e["namespace"]) for e in entries if e["namespace"]]
     for name, shared in shared_namespace_errors(claims).items():
         errors[name].extend(shared)
+    return verdicts(errors, any_errors_fatal, "preflight found bad input for")
+
+
+def verdicts(
+    errors: dict[str, list[str]], any_errors_fatal: bool, found: str
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """(one entry per envoy with its failure and errors, the bad envoys). With ``any_errors_fatal`` a good
+    envoy fails too, its message naming the bad ones (``found`` says what was found): nothing is half-applied."""
     bad = [name for name, errs in errors.items() if errs]
     results: dict[str, dict[str, Any]] = {}
     for name, errs in errors.items():
@@ -90,7 +98,7 @@ def check_envoys(entries: list[dict[str, Any]], any_errors_fatal: bool) -> tuple
         elif bad and any_errors_fatal:
             results[name] = {
                 "failed": True,
-                "msg": f"not started: preflight found bad input for {', '.join(bad)} and "
+                "msg": f"not started: {found} {', '.join(bad)} and "
                 "envoy_preflight_any_errors_fatal is true; nothing was changed",
                 "errors": [],
             }

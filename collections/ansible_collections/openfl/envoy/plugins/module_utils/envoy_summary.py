@@ -37,6 +37,21 @@ def summary_line(envoy: dict[str, Any], status: dict[str, Any]) -> dict[str, Any
     }
 
 
+def failed_line(name: str) -> dict[str, Any]:
+    """The line of an envoy that failed at an earlier step of this run (Ansible left it out of later plays)."""
+    return {
+        "envoy": name,
+        "site": "",
+        "namespace": "",
+        "certificate_expires": "",
+        "cluster_status": "FAILED earlier in this run",
+        "job": "",
+        "job_status": "",
+        "registered": False,
+        "failed": True,
+    }
+
+
 def markdown(lines: list[dict[str, Any]]) -> str:
     def cell(line: dict[str, Any], key: str) -> str:
         if key == "registered":
@@ -49,6 +64,9 @@ def markdown(lines: list[dict[str, Any]]) -> str:
     rows += ["| " + " | ".join(cell(line, key) for key, _title in COLUMNS) + " |" for line in lines]
     registered = sum(1 for line in lines if line["registered"])
     rows += ["", f"{registered} of {len(lines)} envoys registered."]
+    failed = [line["envoy"] for line in lines if line.get("failed")]
+    if failed:
+        rows.append(f"Failed earlier in this run (see its output): {', '.join(failed)}.")
     return "\n".join(rows) + "\n"
 
 

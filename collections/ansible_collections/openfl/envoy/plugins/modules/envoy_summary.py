@@ -95,6 +95,13 @@ options:
     description:
       - Where C(summary.json) and C(summary.md) go; none are written when not set.
     type: path
+  failed:
+    description:
+      - Envoys of this run that failed at an earlier step (Ansible leaves them out of later plays); each gets a
+        line marked C(failed), so the summary lists every envoy of the run.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -134,7 +141,12 @@ from ansible_collections.openfl.envoy.plugins.module_utils.envoy_health import (
     HealthOptions,
     envoy_target_spec,
 )
-from ansible_collections.openfl.envoy.plugins.module_utils.envoy_summary import markdown, summary_line, write_summary
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_summary import (
+    failed_line,
+    markdown,
+    summary_line,
+    write_summary,
+)
 from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 
 
@@ -148,6 +160,7 @@ def main() -> None:
                 "options": envoy_target_spec(wait=False, site={"type": "str", "default": ""}),
             },
             "summary_dir": {"type": "path"},
+            "failed": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -158,6 +171,7 @@ def main() -> None:
     lines = sorted(
         (summary_line(e, snapshot[e["name"]].as_dict()) for e in envoys), key=lambda line: (line["site"], line["envoy"])
     )
+    lines += [failed_line(name) for name in sorted(module.params["failed"])]
     summary_dir = module.params["summary_dir"]
     written = write_summary(summary_dir, lines, module.check_mode) if summary_dir else []
     module.exit_json(changed=bool(written), lines=lines, markdown=markdown(lines), written=written)

@@ -46,3 +46,13 @@ def test_files_written_once_and_never_in_check_mode(tmp_path):
     assert json.loads((tmp_path / "artifacts" / "summary.json").read_text()) == {"envoys": lines}
     assert write_summary(directory, lines, check_mode=False) == []
     assert write_summary(directory, lines, check_mode=True) == []
+
+
+def test_envoys_that_failed_earlier_are_listed_as_failed():
+    from ansible_collections.openfl.envoy.plugins.module_utils.envoy_summary import failed_line
+
+    lines = [summary_line(ENVOY, SNAPSHOT), failed_line("envoy-2")]
+    text = markdown(lines)
+    assert "| envoy-2 |" in text and "FAILED earlier in this run" in text
+    assert "1 of 2 envoys registered." in text
+    assert "Failed earlier in this run (see its output): envoy-2." in text
