@@ -28,6 +28,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+OPENFL_VERSIONS = ("1.5", "1.6", "1.7")  # kube/envoy.py's OPENFL_LINES (not imported: `up` stays light)
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 20.0  # a graceful stop lets job workers finish their step and saves the state
 RUNTIME_FILES = ("sandbox.pid", "kubeconfig", "kubeconfig-viewer", "kubefate.yml", "director.yml", "stats.json")
@@ -50,6 +51,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--envoys", choices=("real", "emulated"), default="real",
         help="real: OpenFL director + envoy processes (default); emulated: envoy log lines only",
+    )  # fmt: skip
+    parser.add_argument(
+        "--openfl-version", choices=OPENFL_VERSIONS,
+        help="emulated envoys log this OpenFL release's wording (default 1.5); real ones run --openfl-venv's",
     )  # fmt: skip
     parser.add_argument(
         "--openfl-venv", type=Path, default=ROOT / ".venv-openfl", help="the OpenFL virtualenv (.venv-openfl)"
@@ -112,6 +117,13 @@ def up(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.envoys == "real" and args.openfl_version:
+        print(
+            f"--openfl-version {args.openfl_version} is for --envoys emulated: real envoys run the OpenFL of "
+            f"--openfl-venv ({args.openfl_venv}; e.g. --openfl-venv .venv-openfl-1.6 for 1.6)",
+            file=sys.stderr,
+        )
+        return 1
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     remove_runtime_files(state_dir)
     kill_leftover_processes(state_dir)
@@ -124,6 +136,7 @@ def up(args: argparse.Namespace) -> int:
                "--fault-rate", str(args.fault_rate), "--job-time-limit", str(args.job_time_limit),
                "--envoys", args.envoys, "--openfl-venv", str(args.openfl_venv.resolve()),
                "--director-cert-dir", str(args.director_cert_dir.resolve())]  # fmt: skip
+    command += ["--openfl-version", args.openfl_version] if args.openfl_version else []
     descriptor = os.open(state_dir / "sandbox.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(descriptor, "ab") as log:
         child = subprocess.Popen(
@@ -265,6 +278,7 @@ def serve(args: argparse.Namespace) -> int:
     sandbox = Sandbox(
         state_dir, sites, args.job_latency, args.token_ttl, args.fault_rate, args.job_time_limit, persist=True,
         envoys=args.envoys, openfl_venv=args.openfl_venv, director_cert_dir=args.director_cert_dir,
+        openfl_version=args.openfl_version,
     )  # fmt: skip
     with sandbox:
         signal.signal(signal.SIGUSR1, lambda *_: write_private(state_dir / "stats.json", json.dumps(sandbox.stats())))

@@ -36,6 +36,7 @@ import yaml
 from .director import Director
 from .kube import KubeServer
 from .kube.containers import ContainerRunner
+from .kube.envoy import OPENFL_VERSIONS
 
 SITE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 KUBEFATE_USERNAME = "admin"
@@ -105,7 +106,10 @@ class Sandbox:
         envoys: str = "emulated",
         openfl_venv: str | os.PathLike[str] | None = None,
         director_cert_dir: str | os.PathLike[str] | None = None,
+        openfl_version: str | None = None,
     ) -> None:
+        """`openfl_version`: whose wording emulated envoys log (1.5 when None); real envoys run the
+        OpenFL of `openfl_venv`, so it must stay None with them."""
         names = list(sites)
         bad = [n for n in names if not SITE_NAME.match(n)]
         if not names or bad or len(set(names)) != len(names):
@@ -122,6 +126,12 @@ class Sandbox:
         if envoys not in ENVOY_MODES:
             raise ValueError(f"envoys must be one of {', '.join(ENVOY_MODES)}, got {envoys!r}")
         self.envoys = envoys
+        if openfl_version is not None and (envoys != "emulated" or openfl_version not in OPENFL_VERSIONS):
+            raise ValueError(
+                f"openfl_version {openfl_version!r}: emulated envoys imitate OpenFL {', '.join(OPENFL_VERSIONS)};"
+                " real envoys run the OpenFL of openfl_venv (leave openfl_version unset, or use envoys='emulated')"
+            )
+        self.openfl_version = openfl_version or OPENFL_VERSIONS[0]
         self.openfl_venv = Path(openfl_venv or DEFAULT_OPENFL_VENV).resolve()
         self.director_cert_dir = Path(director_cert_dir or DEFAULT_DIRECTOR_CERT_DIR).resolve()
         self.director: Director | None = None
@@ -180,7 +190,7 @@ class Sandbox:
             runner = ContainerRunner(self.run_dir / "pods" / name, openfl_bin(self.openfl_venv))
         gate = self.director.ready if self.director is not None else None
         tokens = {"token": saved["kube_token"], "viewer_token": saved.get("kube_viewer_token")} if saved else {}
-        kube = KubeServer(**tokens, runner=runner, gate=gate)
+        kube = KubeServer(**tokens, runner=runner, gate=gate, openfl_version=self.openfl_version)
         if saved:
             kube.load_state(saved["kube"])
         kube.start()

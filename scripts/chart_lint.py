@@ -3,10 +3,13 @@
 
     python scripts/chart_lint.py charts/openfl-envoy
 
-1. ``helm lint --strict`` (helm_python.lint) once per Kubernetes version, with the values of
-   every ``ci/*-values.yaml`` in the chart (or none): any error or warning fails.
+1. ``helm lint --strict`` (helm_python.lint) once per Kubernetes version, plain (values.yaml
+   only, as the seed's ``helm lint ./openfl-envoy``) and with the values of every
+   ``ci/*-values.yaml`` in the chart: any error or warning fails.
 2. The chart rendered with each of those values files: every manifest validated with
-   kubernetes-validate (strict: unknown fields are errors) for each Kubernetes version.
+   kubernetes-validate (strict: unknown fields are errors) for each Kubernetes version. The
+   plain values are linted only: without a cluster's ``name`` and ``envoyConfigs`` the
+   templates fail on purpose (a lint only logs that, as INFO).
 3. Warnings Helm only logs (to the process's stderr, e.g. "cannot overwrite table with non
    table" when a value's type differs from its default) count as findings too.
 
@@ -52,8 +55,8 @@ def native_stderr(lines: list[str]) -> Iterator[None]:
 
 
 def values_files(chart_dir: Path) -> list[Path | None]:
-    found = sorted((chart_dir / "ci").glob("*-values.yaml"))
-    return list(found) or [None]
+    """None (plain: values.yaml only), then every ci/*-values.yaml."""
+    return [None, *sorted((chart_dir / "ci").glob("*-values.yaml"))]
 
 
 def load_values(path: Path | None) -> dict[str, Any]:
@@ -119,13 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     checks = 0
     for values_file in values_files(chart_dir):
-        label = values_file.relative_to(chart_dir).as_posix() if values_file else "default values"
+        label = values_file.relative_to(chart_dir).as_posix() if values_file else "plain (values.yaml)"
         values = load_values(values_file)
         for kube_version in kube_versions:
             logged: list[str] = []
             with native_stderr(logged):
                 found = lint(chart_dir, values, label, kube_version)
-                count, invalid = validate(chart_dir, values, label, kube_version)
+                count, invalid = validate(chart_dir, values, label, kube_version) if values_file else (0, [])
             for line in logged:
                 if "warning" in line.lower():
                     found.append(f"{label} k8s {kube_version}: helm logged: {line}")

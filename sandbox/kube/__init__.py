@@ -33,14 +33,16 @@ class KubeServer:
         restart_interval: float = 1.0,
         runner: ContainerRunner | None = None,
         gate: Callable[[], bool] | None = None,
+        openfl_version: str = "1.5",
     ) -> None:
-        """`runner`: run envoy containers for real (else emulated); `gate`: when they may start.
-        `token` is the admin identity's, `viewer_token` a read-only identity's (see access.py)."""
+        """`runner`: run envoy containers for real (else emulated, logging `openfl_version`'s wording);
+        `gate`: when they may start. `token` is the admin identity's, `viewer_token` a read-only
+        identity's (see access.py)."""
         self.token = token or secrets.token_urlsafe(32)
         self.viewer_token = viewer_token or secrets.token_urlsafe(32)
         self.store = Store()
         self.api = Api(self.store)
-        self.kubelet = Kubelet(self.store, restart_interval, runner, gate)
+        self.kubelet = Kubelet(self.store, restart_interval, runner, gate, openfl_version)
         self._http = KubeHTTPServer((host, port), self.api, self.kubelet, self.token, self.viewer_token)
         self._thread = threading.Thread(target=self._http.serve_forever, name="kube-api", daemon=True)
 

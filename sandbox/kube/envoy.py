@@ -1,8 +1,9 @@
-"""What an emulated OpenFL 1.5 `fx envoy start` prints, decided from the files the pod really mounts.
+"""What an emulated OpenFL `fx envoy start` (1.5, 1.6 or 1.7) prints, decided from the files the pod mounts.
 
 Part of the sandbox test double: no gRPC happens. The director's checks are replayed instead: the
 envoy certificate must chain to the mounted root CA, match the private key, be valid now, allow
-client auth, and (as the aggregator later demands) carry CN == shard name.
+client auth, and (as the aggregator later demands) carry CN == shard name; the shard's shapes must
+equal the sandbox director's (files/director/director_config.yaml), or the director rejects it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import yaml
 from cryptography import x509
@@ -34,8 +36,38 @@ PATH_FLAGS = {"config": "'-ec' / '--envoy-config-path'", "root": "'-rc' / '--roo
               "key": "'-pk' / '--private-key-path'", "cert": "'-oc' / '--public-cert-path'"}  # fmt: skip
 
 
+# The lines each imitated release writes, (message, source file:line), as read in its wheel:
+# openfl/interface/envoy.py (start), openfl/transport/grpc/director_client.py (report, wait) and
+# openfl/component/envoy/envoy.py (accepted, rejected, failed: Envoy.start()).
+OPENFL_LINES = {
+    "1.5": {
+        "start": ("🧿 Starting the Envoy.", "envoy.py:55"),
+        "report": ("Send report UpdateShardInfo", "director_client.py:63"),
+        "accepted": ("Shard accepted", "envoy.py:207"),
+        "rejected": ("Report shard info was not accepted", "envoy.py:212"),
+        "failed": ("Failed to report shard info: {}", "envoy.py:202"),
+        "wait": ("Send WaitExperiment request", "director_client.py:83"),
+    },
+    "1.6": {
+        "start": ("🧿 Starting the Envoy.", "envoy.py:113"),
+        "report": ("Sending {} shard info to director", "director_client.py:104"),
+        "accepted": ("Shard was accepted by director", "envoy.py:278"),
+        "rejected": ("Report shard info was not accepted", "envoy.py:284"),
+        "failed": ("Failed to report shard info: {}", "envoy.py:274"),
+        "wait": ("Waiting for an experiment to run...", "director_client.py:128"),
+    },
+}
+OPENFL_LINES["1.7"] = {**OPENFL_LINES["1.6"], "start": ("🧿 Starting the Envoy.", "envoy.py:114")}
+OPENFL_VERSIONS = tuple(OPENFL_LINES)
+DIRECTOR_CONFIG = Path(__file__).resolve().parents[2] / "files" / "director" / "director_config.yaml"
+
+
 class EnvoyExit(Exception):
     """The emulated process stops with this log line."""
+
+
+class ReportFailed(Exception):
+    """The shard report failed (the gRPC error or the check, as the version's `failed` line shows it)."""
 
 
 @dataclass
@@ -75,25 +107,44 @@ def parse_flags(container: dict, env: dict[str, str]) -> dict[str, str]:
     return flags
 
 
-def run(container: dict, env: dict[str, str], read: ReadFile) -> Outcome:
-    """Emulate one start of the envoy container; `read(path)` gives a mounted file (relative to workingDir)."""
+def run(container: dict, env: dict[str, str], read: ReadFile, version: str = "1.5") -> Outcome:
+    """Emulate one start of the envoy container as OpenFL `version` would; `read(path)` gives a mounted
+    file (relative to workingDir)."""
+    lines = OPENFL_LINES[version]
     outcome = Outcome(ok=False, lines=_pip(container, read))
     try:
         flags = parse_flags(container, env)
         _check_cli(flags, read)
-        outcome.lines.append(_stamp("INFO", "🧿 Starting the Envoy.", "envoy.py:54"))
-        _check_config(read(flags["config"]) or b"", read)
+        outcome.lines.append(_line("INFO", lines["start"]))
+        config = _check_config(read(flags["config"]) or b"", read)
+        outcome.lines.append(_line("INFO", lines["report"], flags["shard_name"]))
         if flags["tls"]:
             _check_tls(flags, read)
+        _check_shapes(config, lines["rejected"])
     except EnvoyExit as exit_line:
         outcome.lines.extend(str(exit_line).splitlines())
         return outcome
+    except ReportFailed as failure:
+        outcome.lines.append(_line("ERROR", lines["failed"], str(failure)))
+        return outcome
     outcome.ok = True
-    outcome.lines += [
-        _stamp("INFO", "Shard accepted", "envoy.py:63"),
-        _stamp("INFO", "Waiting for an experiment to run...", "envoy.py:78"),
-    ]
+    outcome.lines += [_line("INFO", lines["accepted"]), _line("INFO", lines["wait"])]
     return outcome
+
+
+def _line(level: str, line: tuple[str, str], *values: str) -> str:
+    message, source = line
+    return _stamp(level, message.format(*values), source)
+
+
+def _check_shapes(config: dict, rejected: tuple[str, str]) -> None:
+    """The director accepts a shard only with its own sample and target shapes (director.py
+    acknowledge_shard); shapes the envoy config does not set are taken as the director's."""
+    params = (config.get("shard_descriptor") or {}).get("params") or {}
+    settings = (yaml.safe_load(DIRECTOR_CONFIG.read_text()) or {}).get("settings") or {}
+    for key in ("sample_shape", "target_shape"):
+        if key in params and [str(v) for v in params[key] or []] != [str(v) for v in settings.get(key) or []]:
+            raise EnvoyExit(_line("ERROR", rejected))
 
 
 def _pip(container: dict, read: ReadFile) -> list[str]:
@@ -136,7 +187,7 @@ def _check_cli(flags: dict[str, str], read: ReadFile) -> None:
             raise _usage_error(f"Invalid value for {option}: Path {flags[key]!r} does not exist.")
 
 
-def _check_config(raw: bytes, read: ReadFile) -> None:
+def _check_config(raw: bytes, read: ReadFile) -> dict:
     try:
         config = yaml.safe_load(raw) or {}
     except yaml.YAMLError as error:
@@ -146,23 +197,19 @@ def _check_config(raw: bytes, read: ReadFile) -> None:
         raise EnvoyExit("dynaconf.validator.ValidationError: shard_descriptor.template is required in env main")
     module, _, class_name = template.rpartition(".")
     if module.startswith("openfl."):
-        return
+        return config
     source = read(f"python/{module.replace('.', '/')}.py") or read(f"{module.replace('.', '/')}.py")
     if source is None:
         raise EnvoyExit(f"ModuleNotFoundError: No module named '{module}'")
     if not re.search(rf"^class {re.escape(class_name)}\b", source.decode(errors="replace"), re.M):
         raise EnvoyExit(f"AttributeError: module '{module}' has no attribute '{class_name}'")
+    return config
 
 
-def _rpc_failure(detail: str) -> EnvoyExit:
-    return EnvoyExit(
-        _stamp(
-            "ERROR",
-            "Failed to report shard info: <_InactiveRpcError of RPC that terminated with: status = "
-            f'StatusCode.UNAVAILABLE details = "failed to connect to all addresses; last error: UNKNOWN: '
-            f'Ssl handshake failed: SSL_ERROR_SSL: {detail}">',
-            "envoy.py:59",
-        )
+def _rpc_failure(detail: str) -> ReportFailed:
+    return ReportFailed(
+        "<_InactiveRpcError of RPC that terminated with: status = StatusCode.UNAVAILABLE details = "
+        f'"failed to connect to all addresses; last error: UNKNOWN: Ssl handshake failed: SSL_ERROR_SSL: {detail}">'
     )
 
 
@@ -190,14 +237,7 @@ def _check_tls(flags: dict[str, str], read: ReadFile) -> None:
     names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     common_name = str(names[0].value) if names else ""
     if common_name != flags["shard_name"]:
-        raise EnvoyExit(
-            _stamp(
-                "ERROR",
-                f"Failed to report shard info: certificate CN '{common_name}' does not match shard name "
-                f"'{flags['shard_name']}'",
-                "envoy.py:59",
-            )
-        )
+        raise ReportFailed(f"certificate CN '{common_name}' does not match shard name '{flags['shard_name']}'")
 
 
 _SPKI = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -62,11 +62,13 @@ class Kubelet:
         restart_interval: float = 1.0,
         runner: ContainerRunner | None = None,
         gate: Callable[[], bool] | None = None,
+        openfl_version: str = "1.5",
     ) -> None:
         self.store = store
         self.restart_interval = restart_interval
         self.runner = runner  # None: envoy containers are emulated
         self.gate = gate  # real containers start only when it says so (e.g. the director is up)
+        self.openfl_version = openfl_version  # whose wording the emulated envoys log
         self.runtimes: dict[str, Runtime] = {}
         self.create_failures: dict[str, str] = {}  # Deployment uid -> why its pods cannot be created
         self._stop = threading.Event()
@@ -433,7 +435,8 @@ class Kubelet:
             if not envoy.is_envoy(container):
                 continue
             env = {e["name"]: e.get("value", "") for e in container.get("env") or [] if "name" in e}
-            outcome = envoy.run(container, env, lambda path, c=container: self.read_file(pod, c, path))
+            version = self.openfl_version
+            outcome = envoy.run(container, env, lambda path, c=container: self.read_file(pod, c, path), version)
             lines += outcome.lines
             if not outcome.ok:
                 return False, lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 from pathlib import Path
@@ -50,9 +51,18 @@ def test_helm_lint_strict_has_no_errors_and_no_warnings(values_file, kube_versio
     assert [m for m in report["messages"] if m["severity"] != 1] == []
 
 
-def test_helm_lint_reports_the_missing_name_of_bare_defaults():
-    report = helm_python.lint(CHART_DIR, {}, strict=True, kube_version="v1.31.0")
-    assert any("missing property 'name'" in message["error"] for message in report["messages"])
+@pytest.mark.parametrize("kube_version", ["v1.25.0", "v1.31.0"])
+@pytest.mark.parametrize("strict", [False, True], ids=["plain", "strict"])
+def test_helm_lint_of_bare_defaults_is_clean(strict, kube_version, capfd):
+    """The seed's `helm lint ./openfl-envoy` (no values file): no error and no warning. What a
+    cluster must give (name, envoy.envoyConfigs) shows as Helm's lint-mode INFO of the templates'
+    `fail`; an install without them fails (test_chart_errors)."""
+    report = helm_python.lint(CHART_DIR, {}, strict=strict, kube_version=kube_version)
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] != 1] == []
+    logged = capfd.readouterr().err
+    assert "openfl-envoy: name is required" in logged and "openfl-envoy: envoy.envoyConfigs is required" in logged
+    assert "warn" not in logged.lower()
 
 
 def test_chart_lint_script_passes_on_the_chart(capsys):
@@ -60,6 +70,21 @@ def test_chart_lint_script_passes_on_the_chart(capsys):
     out = capsys.readouterr().out
     assert "chart-lint" in out and "passed" in out
     assert "k8s 1.25" in out and "k8s 1.31" in out
+    for label in ["plain (values.yaml)", *(f"ci/{path.name}" for path in CI_VALUES)]:
+        assert f"ok    {label}  k8s 1.31: helm lint --strict" in out
+
+
+def test_chart_lint_script_fails_when_plain_lint_fails(tmp_path, capsys):
+    """A rule back in the schema that values.yaml cannot meet fails the plain lint (the ci values meet it)."""
+    broken = tmp_path / "openfl-envoy"
+    shutil.copytree(CHART_DIR, broken)
+    schema = json.loads((broken / "values.schema.json").read_text())
+    schema["required"].append("name")
+    (broken / "values.schema.json").write_text(json.dumps(schema))
+    assert load_chart_lint().main([str(broken)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  plain (values.yaml)" in out and "missing property 'name'" in out
+    assert "ok    ci/" in out
 
 
 def test_chart_lint_script_fails_on_invalid_manifests(tmp_path, capsys):

@@ -2,6 +2,9 @@
 Input checks that hold even where values.schema.json is not applied: KubeFATE rebuilds the
 chart without its schema before `helm install`, so every rule that protects the envoy is
 repeated here and fails the render with a message naming the value and the cluster yaml key.
+The values without a default (`name`, `envoy.envoyConfigs`) are required here only, not in the
+schema, so that a plain `helm lint` (no values) passes: there `fail` only logs and rendering
+goes on, which is why each check is one if/else-if chain that never reads a value it rejected.
 */}}
 
 {{/* A port: an integer 1..65535. Argument: list <field label> <value>. */}}
@@ -10,8 +13,7 @@ repeated here and fails the render with a message naming the value and the clust
 {{- $port := index . 1 -}}
 {{- if not (or (kindIs "float64" $port) (kindIs "int" $port) (kindIs "int64" $port)) -}}
 {{- fail (printf "openfl-envoy: %s must be an integer port number 1-65535, got %v (%s)" $label $port (kindOf $port)) -}}
-{{- end -}}
-{{- if or (ne (float64 $port) (float64 (int64 $port))) (lt (int64 $port) 1) (gt (int64 $port) 65535) -}}
+{{- else if or (ne (float64 $port) (float64 (int64 $port))) (lt (int64 $port) 1) (gt (int64 $port) 65535) -}}
 {{- fail (printf "openfl-envoy: %s must be an integer port number 1-65535, got %v" $label $port) -}}
 {{- end -}}
 {{- end }}
@@ -20,11 +22,9 @@ repeated here and fails the render with a message naming the value and the clust
 {{- $name := .Values.name -}}
 {{- if not $name -}}
 {{- fail "openfl-envoy: name is required (cluster yaml `name`: the envoy name, equal to its certificate CN)" -}}
-{{- end -}}
-{{- if not (kindIs "string" $name) -}}
+{{- else if not (kindIs "string" $name) -}}
 {{- fail (printf "openfl-envoy: name must be a string, got %v" $name) -}}
-{{- end -}}
-{{- if or (gt (len $name) 53) (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $name)) -}}
+{{- else if or (gt (len $name) 53) (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $name)) -}}
 {{- fail (printf "openfl-envoy: name %q must be a DNS-1123 label (lower-case letters, digits, '-') of at most 53 characters" $name) -}}
 {{- end -}}
 {{- if (.Values.podSecurityPolicy | default dict).enabled -}}
@@ -41,8 +41,7 @@ repeated here and fails the render with a message naming the value and the clust
 {{- $ip := $envoy.directorIp | default "" -}}
 {{- if not (kindIs "string" $ip) -}}
 {{- fail (printf "openfl-envoy: envoy.directorIp must be an IP address as a string, got %v" $ip) -}}
-{{- end -}}
-{{- if and $ip (not (regexMatch (include "openfl-envoy.ipv4Pattern" .) $ip)) (not (regexMatch (include "openfl-envoy.ipv6Pattern" .) $ip)) -}}
+{{- else if and $ip (not (regexMatch (include "openfl-envoy.ipv4Pattern" .) $ip)) (not (regexMatch (include "openfl-envoy.ipv6Pattern" .) $ip)) -}}
 {{- fail (printf "openfl-envoy: envoy.directorIp %q is not an IPv4 or IPv6 address (host names cannot go into hostAliases; leave it empty to use DNS)" $ip) -}}
 {{- end -}}
 {{- include "openfl-envoy.checkPort" (list "envoy.directorPort" $envoy.directorPort) -}}

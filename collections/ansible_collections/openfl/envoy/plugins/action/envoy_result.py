@@ -27,34 +27,44 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        batch_name = self._task.args.get("batch")
-        part = self._task.args.get("part")
-        if not isinstance(batch_name, str) or not batch_name:
-            raise AnsibleActionFail("batch must name the variable the shared step registered")
         host = task_vars.get("inventory_hostname")
-        batch = task_vars.get(batch_name)
-        if batch is None:
-            raise AnsibleActionFail(f"{host}: {batch_name} is not defined: the shared step did not run for this envoy")
-        if batch.get("skipped"):
-            return dict(result, skipped=True, skip_reason=batch.get("skip_reason", "the shared step was skipped"))
+        names = self._task.args.get("batch")
+        names = [names] if isinstance(names, str) else names
+        if not names or not all(isinstance(name, str) and name for name in names):
+            raise AnsibleActionFail("batch must name the variable (or variables) the shared step registered")
+        entries = []
+        for name in names:
+            batch = task_vars.get(name)
+            if batch is None:
+                raise AnsibleActionFail(f"{host}: {name} is not defined: the shared step did not run for this envoy")
+            if batch.get("skipped"):
+                continue
+            entry = (batch.get("envoys") or {}).get(host)
+            if entry is None:
+                # The shared step failed as a whole: every envoy it blocks fails with its reason.
+                reason = batch.get("msg") or "no result for this envoy"
+                return dict(result, failed=True, msg=f"{host}: not done: the shared step failed: {reason}")
+            entries.append(entry.get(self._task.args["part"]) or {} if self._task.args.get("part") else entry)
+        if not entries:
+            return dict(result, skipped=True, skip_reason="the shared step was skipped")
+        return self._report(result, host, entries)
 
-        entry = (batch.get("envoys") or {}).get(host)
-        if entry is None:
-            # The shared step failed as a whole: every envoy it blocks fails with its reason.
-            reason = batch.get("msg") or "no result for this envoy"
-            return dict(result, failed=True, msg=f"{host}: not done: the shared step failed: {reason}")
-        if part:
-            entry = entry.get(part) or {}
-
-        result.update({key: value for key, value in entry.items() if key not in _RESULT_FIELDS})
-        result["changed"] = bool(entry.get("changed"))
-        if entry.get("failed"):
+    def _report(self, result: dict[str, Any], host: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """The task result of the envoy's entries (several checks of one envoy report as one)."""
+        for entry in entries:
+            result.update({key: value for key, value in entry.items() if key not in _RESULT_FIELDS})
+        result["changed"] = any(entry.get("changed") for entry in entries)
+        failed = [entry for entry in entries if entry.get("failed")]
+        messages = [entry.get("msg") for entry in (failed or entries) if entry.get("msg")]
+        if failed:
             result["failed"] = True
-            result["msg"] = entry.get("msg") or f"{host}: failed"
-        elif entry.get("msg"):
-            result["msg"] = entry["msg"]
-        if entry.get("warnings"):
-            result["warnings"] = list(entry["warnings"])
-        if self._task.diff and entry.get("diff"):
-            result["diff"] = entry["diff"]
+            result["msg"] = "; ".join(messages) or f"{host}: failed"
+        elif messages:
+            result["msg"] = "; ".join(messages)
+        warnings = [warning for entry in entries for warning in entry.get("warnings") or []]
+        if warnings:
+            result["warnings"] = warnings
+        diffs = [entry["diff"] for entry in entries if entry.get("diff")]
+        if self._task.diff and diffs:
+            result["diff"] = diffs[0] if len(diffs) == 1 else diffs
         return result

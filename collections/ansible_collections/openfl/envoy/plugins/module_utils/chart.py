@@ -9,6 +9,8 @@ Stable API (the KubeFATE chart upload module depends on it)::
     digest = chart_digest(data)            # "sha256:<64 hex>"
     metadata = read_chart_metadata("charts/openfl-envoy")   # {"name": ..., "version": ...}
     files = chart_files("charts/openfl-envoy")              # sorted, after .helmignore
+    meta = chart_metadata(data)                             # Chart.yaml of a package, parsed
+    changed = chart_differences(stored_chart, data)         # files a stored KubeFATE chart differs in
 
 ``package_chart`` produces what ``helm package`` would put in the archive, as Helm's loader
 (and therefore KubeFATE's upload) reads it: a gzip'd tar whose entries all sit under one
@@ -37,6 +39,7 @@ small reader for its top-level ``name:`` and ``version:`` scalars is used.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -45,6 +48,7 @@ import re
 import stat
 import tarfile
 from functools import lru_cache
+from typing import Any
 
 try:
     import yaml
@@ -299,3 +303,92 @@ def _tar_info(path: str, size: int) -> tarfile.TarInfo:
 def chart_digest(data: bytes) -> str:
     """``"sha256:<hex>"`` of a package's bytes (the digest Helm repositories record)."""
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+# -- reading a package: what KubeFATE stores of it, and whether a stored chart is the same ------------
+
+ROOT_CHART_FILES = {
+    "Chart.yaml": "chart",
+    "values.yaml": "values",
+    "values-template.yaml": "values_template",
+    "values-template-example.yaml": "values_template_example",
+}
+
+
+def chart_package_files(package: bytes) -> dict[str, bytes]:
+    """The files KubeFATE stores from a chart package: the four root files (by their HelmChart key)
+    and ``templates/...`` (by path relative to the chart root). Other files are dropped, as the
+    server drops them."""
+    files: dict[str, bytes] = {}
+    with tarfile.open(fileobj=io.BytesIO(package), mode="r:gz") as archive:
+        for member in archive.getmembers():
+            if not member.isfile():
+                continue
+            parts = member.name.split("/", 1)
+            if len(parts) != 2:
+                continue
+            rel = parts[1]
+            extracted = archive.extractfile(member)
+            if extracted is None:
+                continue
+            content = extracted.read()
+            if rel in ROOT_CHART_FILES:
+                files[ROOT_CHART_FILES[rel]] = content
+            elif rel.startswith("templates/"):
+                files[rel] = content
+    return files
+
+
+def chart_metadata(package: bytes) -> dict[str, Any]:
+    """Chart.yaml of a package, parsed."""
+    raw = chart_package_files(package).get("chart")
+    if raw is None:
+        raise ChartError("the chart package has no Chart.yaml in its top-level directory")
+    meta = _parse_chart_yaml(raw.decode("utf-8"), "the chart package's Chart.yaml")
+    if not meta.get("name") or not meta.get("version"):
+        raise ChartError("the chart package's Chart.yaml needs a name and a version")
+    return meta
+
+
+def _same_text(stored: str | None, local: bytes | None, parse_yaml: bool) -> bool:
+    stored_text = stored or ""
+    local_text = (local or b"").decode("utf-8", errors="replace")
+    if stored_text == local_text or stored_text.strip() == local_text.strip():
+        return True
+    if parse_yaml and HAS_YAML:
+        try:
+            return yaml.safe_load(stored_text) == yaml.safe_load(local_text)
+        except yaml.YAMLError:
+            return False
+    return False
+
+
+def _template_name(name: str) -> str:
+    return name if name.startswith("templates/") else "templates/" + name.lstrip("/")
+
+
+def chart_differences(stored: dict[str, Any], package: bytes) -> list[str]:
+    """Which stored files differ from the package's (empty list: same content). KubeFATE keeps
+    no digest, so this compares the texts it stores: Chart.yaml, values.yaml, the values
+    templates (YAML files also compare equal when they parse to the same data) and every
+    template file (byte for byte)."""
+    local = chart_package_files(package)
+    diffs = []
+    for filename, key in ROOT_CHART_FILES.items():
+        if not _same_text(stored.get(key), local.get(key), parse_yaml=key != "values_template"):
+            diffs.append(filename)
+    stored_templates: dict[str, bytes] = {}
+    for item in stored.get("templates") or []:
+        if not isinstance(item, dict) or "name" not in item:
+            continue
+        data = item.get("data") or ""
+        try:
+            content = base64.b64decode(data) if isinstance(data, str) else bytes(data)
+        except (ValueError, TypeError):
+            content = str(data).encode()
+        stored_templates[_template_name(str(item["name"]))] = content
+    local_templates = {name: content for name, content in local.items() if name.startswith("templates/")}
+    for name in sorted(set(stored_templates) | set(local_templates)):
+        if stored_templates.get(name) != local_templates.get(name):
+            diffs.append(name)
+    return diffs

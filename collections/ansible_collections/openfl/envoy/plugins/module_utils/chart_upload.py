@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ansible_collections.openfl.envoy.plugins.module_utils.chart import chart_digest, package_chart
-from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
-    KubefateError,
+from ansible_collections.openfl.envoy.plugins.module_utils.chart import (
     chart_differences,
+    chart_digest,
     chart_metadata,
+    package_chart,
 )
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import KubefateError
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
 
 

@@ -32,8 +32,35 @@ SITE_ANNOTATION = "openfl.envoy/site"
 CERT_CHECKSUM_ANNOTATION = "checksum/envoy-cert"
 PYTHON_CHECKSUM_ANNOTATION = "checksum/envoy-python-configs"
 
-# What the envoy logs once the director accepted its shard: OpenFL 1.5, then 1.6 and later.
-REGISTRATION_MARKERS = ("Shard accepted", "Shard was accepted by director")
+# What OpenFL's envoy logs about its shard in Envoy.start() (openfl/component/envoy/envoy.py of each
+# release's wheel; 1.7's file is 1.6's): accepted, rejected by the director (the envoy then exits 1, so
+# the pod restarts), or the report itself failed (gRPC error: director unreachable, TLS; no retry).
+OPENFL_LOG_MARKERS = {
+    "1.5": {
+        "accepted": "Shard accepted",  # 1.5 and 1.5.1, line 207
+        "rejected": "Report shard info was not accepted",  # line 212
+        "unreported": "Failed to report shard info",  # line 202
+    },
+    "1.6": {
+        "accepted": "Shard was accepted by director",  # line 278
+        "rejected": "Report shard info was not accepted",  # line 284
+        "unreported": "Failed to report shard info",  # line 274
+    },
+    "1.7": {
+        "accepted": "Shard was accepted by director",  # line 278
+        "rejected": "Report shard info was not accepted",  # line 284
+        "unreported": "Failed to report shard info",  # line 274
+    },
+}
+REGISTRATION_MARKERS = tuple(dict.fromkeys(m["accepted"] for m in OPENFL_LOG_MARKERS.values()))
+# What a failure marker means for the operator (a verdict's reason, before the log line).
+REJECTION_REASONS = {
+    "rejected": "the director did not accept the shard (its sample_shape or target_shape differs from the"
+    " director's; the director's log says so)",
+    "unreported": "the envoy could not report its shard to the director (director address or port"
+    " unreachable, or TLS failed)",
+}
+REJECTION_MARKERS = {m[kind]: why for m in OPENFL_LOG_MARKERS.values() for kind, why in REJECTION_REASONS.items()}
 
 
 def object_labels(envoy: str) -> dict[str, str]:
@@ -57,3 +84,12 @@ def python_checksum(files: dict[str, str]) -> str:
 def registered(log: str) -> bool:
     """Whether an envoy log shows that the director accepted the shard."""
     return any(marker in log for marker in REGISTRATION_MARKERS)
+
+
+def rejection(lines: list[str]) -> str | None:
+    """Why the director did not register the shard, with the envoy's log line; None when no line says so."""
+    for line in lines:
+        for marker, why in REJECTION_MARKERS.items():
+            if marker in line:
+                return f"{why}: {line.strip()}"
+    return None

@@ -4,8 +4,10 @@
 
 The CA is read once and its key opened only when some certificate is due; each envoy's key and
 certificate are decided by the PKI backend (``CertificateBackend``) exactly as for one envoy.
-A regenerated key or certificate comes with a warning naming the envoy and the reason, so that a
-key swap (which updates the secret and restarts the pod) never reads as a plain "changed".
+An existing key is replaced only as the envoy's ``regenerate`` policy allows (by default an
+unreadable key or one of another type or size fails that envoy with the way out). A regenerated
+key or certificate comes with a warning naming the envoy and the reason, so that a key swap
+(which updates the secret and restarts the pod) never reads as a plain "changed".
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ def issue_all(params: dict[str, Any], check_mode: bool) -> dict[str, dict[str, A
                 valid_days=params["valid_days"],
                 renew_before_days=params["renew_before_days"],
                 force=envoy["force"],
+                regenerate=envoy["regenerate"],
             )
             result = issue(backend, check_mode)
         except PKIError as exc:

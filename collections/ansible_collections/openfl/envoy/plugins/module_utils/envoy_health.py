@@ -51,8 +51,7 @@ from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
 )
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
 
-# OpenFL 1.5 logs "Shard accepted", 1.6 "Shard was accepted by director".
-DEFAULT_MARKERS = names.REGISTRATION_MARKERS
+DEFAULT_MARKERS = names.REGISTRATION_MARKERS  # OpenFL 1.5's, 1.6's and 1.7's wordings
 # OpenFL's ERROR/CRITICAL levels, a rejected or failed registration, click's "Error: ...", a Python
 # exception line, a traceback (the role's envoy_cluster_health_error_patterns).
 DEFAULT_ERROR_PATTERNS = (
@@ -321,6 +320,14 @@ def health_pod_text(containers: list[dict[str, Any]], lines: list[str]) -> str:
     return f"Container states: {states}, restarts: {restarts}. Last log lines: {tail_text(lines)}"
 
 
+def failure_text(reason: str, lines: list[str], notes: list[str]) -> tuple[str, list[str]]:
+    """(text, reasons) of a failure; why the envoy's log says its shard was not registered leads the reasons."""
+    rejected = names.rejection(lines)
+    if rejected is None or rejected == reason:
+        return reason, [reason, *notes]
+    return f"{reason}. {rejected[0].upper()}{rejected[1:]}", [rejected, reason, *notes]
+
+
 def log_source(containers: list[dict[str, Any]], fatal: Iterable[str]) -> dict[str, Any] | None:
     """Whose log explains the state: a container that cannot run, else the newest."""
     fatal = set(fatal)
@@ -440,7 +447,7 @@ class EnvoyHealth:
             watch.phase, watch.deadline = HEALTH, now + self.options.health_timeout
             return
         if self._job_ended(watch, now):
-            return self._end_job(watch, job_ended_text(str(target.job_uuid), job))
+            return self._end(watch, job_ended_text(str(target.job_uuid), job))
         if now - started >= self.options.job_grace:
             self._read_pods(watch)
             stuck = stuck_reasons(watch.containers, self.options.fatal_reasons)
@@ -449,9 +456,9 @@ class EnvoyHealth:
                     f"the envoy container cannot run ({', '.join(stuck)}) while KubeFATE job {target.job_uuid}"
                     f" is {status}; states: {format_states(job)}"
                 )
-                return self._end_job(watch, reason)
+                return self._end(watch, reason)
         if now >= watch.deadline:
-            self._end_job(watch, job_still_text(str(target.job_uuid), job, self.options.job_timeout))
+            self._end(watch, job_still_text(str(target.job_uuid), job, self.options.job_timeout))
 
     def _job_ended(self, watch: _Watch, now: float) -> bool:
         job = watch.job or {}
@@ -469,20 +476,21 @@ class EnvoyHealth:
         self._read_pods(watch)
         stuck = stuck_reasons(watch.containers, options.fatal_reasons)
         if stuck:
-            return self._end_health(watch, f"the envoy container cannot run ({', '.join(stuck)})")
+            return self._end(watch, f"the envoy container cannot run ({', '.join(stuck)})")
         ready = [c for c in watch.containers if c["ready"]]
         if ready and watch.marker is None:
             watch.lines = self._read_log(watch, ready[-1]["pod"])
             errors = error_lines(watch.lines, options)
-            if errors:
-                return self._end_health(watch, f"error in the envoy log: {errors[0].strip()}")
+            rejected = names.rejection(watch.lines)
+            if rejected or errors:
+                return self._end(watch, rejected or f"error in the envoy log: {errors[0].strip()}")
             watch.marker = find_marker(watch.lines, options.markers)
         if ready and watch.marker is not None:
             deployment = self.kube(target).use(lambda api: api.deployment(target.namespace))
             if deployment_available(deployment):
                 return self._healthy(watch)
         if self._clock() >= watch.deadline:
-            self._end_health(watch, self._missing(watch, bool(ready)))
+            self._end(watch, self._missing(watch, bool(ready)))
 
     def _missing(self, watch: _Watch, ready: bool) -> str:
         timeout = self.options.health_timeout
@@ -510,23 +518,16 @@ class EnvoyHealth:
         except HealthError as err:
             return [], [err.msg]
 
-    def _end_job(self, watch: _Watch, reason: str) -> None:
+    def _end(self, watch: _Watch, reason: str) -> None:
+        """The failure verdict, worded as wait.yml (job phase) or health.yml (health phase) did."""
+        job = watch.phase == JOB
         lines, notes = self._failure_log(watch)
-        msg = f"{watch.target.name}: {reason}. {job_pod_text(watch.containers, lines)}"
-        job = job_summary(watch.job)
-        watch.verdict = Verdict(True, msg, [reason, *notes], job=job, containers=watch.containers, log_excerpt=lines)
-
-    def _end_health(self, watch: _Watch, reason: str) -> None:
-        lines, notes = self._failure_log(watch)
-        msg = f"{watch.target.label}: {reason}. {health_pod_text(watch.containers, lines)}"
+        text, reasons = failure_text(reason, lines, notes)
+        pod = (job_pod_text if job else health_pod_text)(watch.containers, lines)
+        msg = f"{watch.target.name if job else watch.target.label}: {text}. {pod}"
+        registered, summary = watch.marker is not None, job_summary(watch.job)
         watch.verdict = Verdict(
-            True,
-            msg,
-            [reason, *notes],
-            registered=watch.marker is not None,
-            job=job_summary(watch.job),
-            containers=watch.containers,
-            log_excerpt=lines,
+            True, msg, reasons, registered, job=summary, containers=watch.containers, log_excerpt=lines
         )
 
     def _healthy(self, watch: _Watch) -> None:
@@ -589,8 +590,8 @@ class EnvoyHealth:
         if not watch.pods:
             return [f"no envoy pod (label {ENVOY_SELECTOR})"]
         found = [] if any(c["ready"] for c in watch.containers) else ["the envoy container is not ready"]
-        errors = error_lines(watch.lines, self.options)
-        found += [f"error in the envoy log: {errors[0].strip()}"] if errors else []
+        errors, rejected = error_lines(watch.lines, self.options), names.rejection(watch.lines)
+        found += [rejected] if rejected else [f"error in the envoy log: {errors[0].strip()}"] if errors else []
         if find_marker(watch.lines, self.options.markers) is None:
             found.append(f'no "{self.options.markers[0]}" in the envoy log')
         return found

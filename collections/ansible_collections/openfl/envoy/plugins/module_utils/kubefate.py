@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import base64
 import http.client
-import io
 import json
 import os
 import socket
 import ssl
-import tarfile
 import time
 import uuid as uuidlib
 from collections.abc import Callable
@@ -32,13 +30,6 @@ from typing import Any
 from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.urls import Request, make_context
-
-try:
-    import yaml
-
-    HAS_YAML = True
-except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
-    HAS_YAML = False
 
 # ---------------------------------------------------------------------------------------------
 # The connection option family shared by every KubeFATE module (doc fragment: openfl.envoy.kubefate)
@@ -402,93 +393,6 @@ def build_multipart(
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     return head + payload + tail, f"multipart/form-data; boundary={boundary}"
-
-
-ROOT_CHART_FILES = {
-    "Chart.yaml": "chart",
-    "values.yaml": "values",
-    "values-template.yaml": "values_template",
-    "values-template-example.yaml": "values_template_example",
-}
-
-
-def chart_package_files(package: bytes) -> dict[str, bytes]:
-    """The files KubeFATE stores from a chart package: the four root files (by their HelmChart key)
-    and ``templates/...`` (by path relative to the chart root). Other files are dropped, as the
-    server drops them."""
-    files: dict[str, bytes] = {}
-    with tarfile.open(fileobj=io.BytesIO(package), mode="r:gz") as archive:
-        for member in archive.getmembers():
-            if not member.isfile():
-                continue
-            parts = member.name.split("/", 1)
-            if len(parts) != 2:
-                continue
-            rel = parts[1]
-            extracted = archive.extractfile(member)
-            if extracted is None:
-                continue
-            content = extracted.read()
-            if rel in ROOT_CHART_FILES:
-                files[ROOT_CHART_FILES[rel]] = content
-            elif rel.startswith("templates/"):
-                files[rel] = content
-    return files
-
-
-def chart_metadata(package: bytes) -> dict[str, Any]:
-    """Chart.yaml of a package, parsed."""
-    raw = chart_package_files(package).get("chart")
-    if raw is None:
-        raise KubefateError("the chart package has no Chart.yaml in its top-level directory")
-    meta = yaml.safe_load(raw.decode("utf-8")) if HAS_YAML else None
-    if not isinstance(meta, dict) or not meta.get("name") or not meta.get("version"):
-        raise KubefateError("the chart package's Chart.yaml needs a name and a version")
-    return meta
-
-
-def _same_text(stored: str | None, local: bytes | None, parse_yaml: bool) -> bool:
-    stored_text = stored or ""
-    local_text = (local or b"").decode("utf-8", errors="replace")
-    if stored_text == local_text or stored_text.strip() == local_text.strip():
-        return True
-    if parse_yaml and HAS_YAML:
-        try:
-            return normalize(yaml.safe_load(stored_text)) == normalize(yaml.safe_load(local_text))
-        except yaml.YAMLError:
-            return False
-    return False
-
-
-def _template_name(name: str) -> str:
-    return name if name.startswith("templates/") else "templates/" + name.lstrip("/")
-
-
-def chart_differences(stored: dict[str, Any], package: bytes) -> list[str]:
-    """Which stored files differ from the package's (empty list: same content). KubeFATE keeps
-    no digest, so this compares the texts it stores: Chart.yaml, values.yaml, the values
-    templates (YAML files also compare equal when they parse to the same data) and every
-    template file (byte for byte)."""
-    local = chart_package_files(package)
-    diffs = []
-    for filename, key in ROOT_CHART_FILES.items():
-        if not _same_text(stored.get(key), local.get(key), parse_yaml=key != "values_template"):
-            diffs.append(filename)
-    stored_templates: dict[str, bytes] = {}
-    for item in stored.get("templates") or []:
-        if not isinstance(item, dict) or "name" not in item:
-            continue
-        data = item.get("data") or ""
-        try:
-            content = base64.b64decode(data) if isinstance(data, str) else bytes(data)
-        except (ValueError, TypeError):
-            content = str(data).encode()
-        stored_templates[_template_name(str(item["name"]))] = content
-    local_templates = {name: content for name, content in local.items() if name.startswith("templates/")}
-    for name in sorted(set(stored_templates) | set(local_templates)):
-        if stored_templates.get(name) != local_templates.get(name):
-            diffs.append(name)
-    return diffs
 
 
 def job_summary(job: dict[str, Any] | None) -> dict[str, Any] | None:

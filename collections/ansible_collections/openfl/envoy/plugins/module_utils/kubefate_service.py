@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.openfl.envoy.plugins.module_utils.chart import chart_differences
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     FAILED_JOB_STATUSES,
     KubefateClient,
@@ -26,7 +27,6 @@ from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     KubefateJobError,
     KubefateTransportError,
     build_multipart,
-    chart_differences,
     cluster_args,
     job_ended_text,
     job_still_text,

@@ -46,6 +46,11 @@ from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import (
 )
 
 PROFILES = ("client", "server")
+# What happens to an existing private key that is not what was asked, as community.crypto's
+# openssl_privatekey ``regenerate`` says it: a new key changes the envoy's Secret and restarts it, so
+# the default refuses to replace one silently.
+REGENERATE = ("never", "fail", "partial_idempotence", "full_idempotence", "always")
+REGENERATE_DEFAULT = "fail"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,7 +108,10 @@ class CertificateBackend:
 
     Idempotence contract (in the order it is decided; every decision lands in ``reasons``):
 
-    * new key: key missing, unreadable, or of another type/size/curve than asked
+    * new key: key missing; else by the ``regenerate`` policy - ``fail`` (the default) stops with the
+      way out when the key is unreadable or of another type/size/curve than asked, ``never`` keeps
+      such a key (and fails on an unreadable one), ``partial_idempotence`` replaces one of another
+      type, ``full_idempotence`` an unreadable one too, ``always`` replaces it on every run
       (a new key always brings a new certificate);
     * new certificate, same key: certificate missing or unreadable, not matching the key, not issued
       by the CA (``ca changed``), name (CN/SAN) changed, profile changed, expired or expiring within
@@ -126,10 +134,13 @@ class CertificateBackend:
         renew_before_days: int = 30,
         organization_name: str | None = None,
         force: bool = False,
+        regenerate: str = REGENERATE_DEFAULT,
         now: datetime.datetime | None = None,
     ) -> None:
         if profile not in PROFILES:
             raise PKIError(f"profile {profile!r} is not one of {', '.join(PROFILES)}")
+        if regenerate not in REGENERATE:
+            raise PKIError(f"regenerate {regenerate!r} is not one of {', '.join(REGENERATE)}")
         if not common_name:
             raise PKIError("common_name must not be empty")
         if valid_days < 1:
@@ -156,8 +167,10 @@ class CertificateBackend:
         self.renew_before_days = renew_before_days
         self.organization_name = organization_name or None
         self.force = force
+        self.regenerate = regenerate
         self.now = now or utcnow()
         self.existing_key: Any = None
+        self.key_problem: str | None = None  # why an existing key file cannot be read
         self.existing_certs: list[Any] = []
         self.existing_root_pem: bytes | None = None
         self.new_key: Any = None
@@ -184,8 +197,7 @@ class CertificateBackend:
             try:
                 self.existing_key = load_private_key(key_data, self.private_key_path, None)[0]
             except PKIError as exc:
-                self.reasons.append(f"key unreadable ({exc})")
-                self.regenerate_key = True
+                self.key_problem = f"key unreadable ({exc})"
         cert_data = read_file(self.certificate_path)
         if cert_data is not None:
             try:
@@ -206,12 +218,8 @@ class CertificateBackend:
             self.regenerate_cert = self.rewrite_cert_file = True
             self.rewrite_root = bool(self.root_ca_path)
             return True
+        self._decide_key()
         key = self.existing_key
-        if key is not None and not self.regenerate_key:
-            why = self.key_spec.mismatch(key)
-            if why:
-                self.reasons.append(f"key type changed ({why})")
-                self.regenerate_key = True
         if self.regenerate_key or self.reasons:
             self.regenerate_cert = True
         else:
@@ -252,6 +260,36 @@ class CertificateBackend:
         if not self.reasons:
             return "unchanged"
         return self.reasons[0]
+
+    def _decide_key(self) -> None:
+        """Whether an existing key is replaced, by the ``regenerate`` policy (a missing one always is)."""
+        if self.regenerate_key:
+            return
+        keeps = "is not replaced unless the regenerate policy says so (a new key changes the Secret and restarts"
+        if self.key_problem is not None:
+            if self.regenerate not in ("full_idempotence", "always"):
+                raise PKIError(
+                    f"{self.private_key_path}: {self.key_problem}; an existing key {keeps} the envoy; "
+                    f"regenerate={self.regenerate}). Way out: restore the key from a backup, or delete the file "
+                    "to get a new key, or set regenerate=full_idempotence (envoy_cert_regenerate) for one run"
+                )
+            why = self.key_problem
+        elif self.regenerate == "always":
+            why = "key regenerated on every run (regenerate=always)"
+        else:
+            mismatch = self.key_spec.mismatch(self.existing_key)
+            if mismatch is None or self.regenerate == "never":
+                return
+            if self.regenerate == "fail":
+                raise PKIError(
+                    f"{self.private_key_path}: {mismatch}; an existing key {keeps} the envoy; regenerate=fail). "
+                    f"Way out: ask for the key it has (key_type/key_size/curve: {describe_key(self.existing_key)}), "
+                    "or replace it with regenerate=partial_idempotence (envoy_cert_regenerate), or keep it with "
+                    "regenerate=never"
+                )
+            why = f"key type changed ({mismatch})"
+        self.reasons.insert(0, why)
+        self.regenerate_key = True
 
     def _cert_reason(self, cert: Any, key: Any) -> str | None:
         if self.force:

@@ -77,14 +77,19 @@ def require_cryptography(module: Any) -> None:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
 
 
-def run_pki_module(module: Any, build: Callable[[], Any], error_prefix: str, path: str) -> None:
+def run_pki_module(
+    module: Any, build: Callable[[], Any], error_prefix: str, path: str, private_dirs: list[str] | None = None
+) -> None:
     """The main() of x509_ca and x509_certificate: the backend's steps, then exit_json or fail_json.
 
     ``build`` makes the backend (inside the error handling, so a missing CA or a bad key option fails the module);
-    every failure message starts with ``error_prefix``; ``path`` names the file of an OSError that names none.
+    every failure message starts with ``error_prefix``; ``path`` names the file of an OSError that names none;
+    ``private_dirs`` are kept owner-only first (see keep_private_dirs).
     """
     require_cryptography(module)
+    narrowed: list[str] = []
     try:
+        narrowed = keep_private_dirs(private_dirs or [], module.check_mode)
         backend = build()
         recovered = (
             None if module.check_mode else recover_unit(os.path.dirname(os.path.abspath(backend.certificate_path)))
@@ -105,7 +110,9 @@ def run_pki_module(module: Any, build: Callable[[], Any], error_prefix: str, pat
         module.fail_json(msg=f"{error_prefix}{exc.filename or path}: {exc.strerror}")
     for warning in backend.warnings:
         module.warn(warning)
-    module.exit_json(changed=backend.changed, **result)
+    if private_dirs is not None:
+        result["private_dirs_changed"] = narrowed
+    module.exit_json(changed=backend.changed or bool(narrowed), **result)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,6 +280,22 @@ def ensure_dir(path: str) -> bool:
     with contextlib.suppress(FileExistsError):  # another envoy's task made it meanwhile
         os.mkdir(path, DIR_MODE)
     return True
+
+
+def keep_private_dirs(paths: list[str], check_mode: bool) -> list[str]:
+    """Each directory exists with no group or other access: created 0700 when missing, narrowed when
+    wider (a umask or a copy can widen it); the ones that changed (or would, in check mode)."""
+    changed = []
+    for path in paths:
+        if not os.path.isdir(path):
+            changed.append(path)
+            if not check_mode:
+                ensure_dir(path)
+        elif os.stat(path).st_mode & 0o077:
+            changed.append(path)
+            if not check_mode:
+                os.chmod(path, DIR_MODE)
+    return changed
 
 
 def write_atomic(path: str, data: bytes, mode: int) -> None:

@@ -15,6 +15,8 @@ description:
     CA - the three files of the envoy's C(envoy-cert) Secret.
   - Each envoy is decided as M(openfl.envoy.x509_certificate) decides one (the same backend and idempotence
     contract); the CA is read once and its key opened only when a certificate is due.
+  - An existing key that is unreadable or of another type or size than asked is not replaced unless the envoy's
+    C(regenerate) policy says so; by default that envoy fails with the way out.
   - A key or certificate that is regenerated for any reason but a missing file comes with a warning naming the
     envoy and the reason.
   - Meant to run once per play (C(run_once)), followed by M(openfl.envoy.envoy_result) per envoy.
@@ -63,6 +65,16 @@ options:
         description: Issue a new certificate (same key) even when nothing is due.
         type: bool
         default: false
+      regenerate:
+        description:
+          - What happens to the envoy's existing private key when it is unreadable or not what O(key_type),
+            O(key_size) and O(curve) ask - V(fail) (the default; the envoy fails with the way out), V(never),
+            V(partial_idempotence), V(full_idempotence) or V(always), as for
+            O(openfl.envoy.x509_certificate#module:regenerate).
+        type: str
+        choices: [never, fail, partial_idempotence, full_idempotence, always]
+        default: fail
+        version_added: 0.3.0
   ca_certificate_path:
     description: The signing CA certificate.
     type: path
@@ -122,6 +134,7 @@ envoys:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openfl.envoy.plugins.module_utils.envoy_certificates import issue_all
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import REGENERATE, REGENERATE_DEFAULT
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import key_argument_spec, require_cryptography
 
 ENVOY_SPEC = {
@@ -131,6 +144,7 @@ ENVOY_SPEC = {
     "root_ca_path": {"type": "path", "required": True},
     "subject_alt_names": {"type": "list", "elements": "str", "default": []},
     "force": {"type": "bool", "default": False},
+    "regenerate": {"type": "str", "choices": list(REGENERATE), "default": REGENERATE_DEFAULT},
 }
 
 

@@ -23,6 +23,10 @@ description:
     O(markers) and no line matching O(error_patterns) (lines matching O(ignore_patterns) do not count), and
     Deployment C(envoy) must have the condition C(Available=True). A container that cannot run or an error
     line ends the wait at once; at the deadline the verdict names what was missing.
+  - A log line that says the director did not accept the shard (C(Report shard info was not accepted)) or
+    that the envoy could not report it (C(Failed to report shard info); both OpenFL 1.5, 1.6 and 1.7 wording,
+    also in the log of a crashed instance) ends the wait at once; the verdict's reason names it and quotes
+    the line.
   - A transport error (connection refused, DNS, time-out), a TLS failure or refused credentials of
     KubeFATE or of the Kubernetes API ends the wait of every envoy behind that endpoint at once, with a message
     naming the endpoint. KubeFATE requests are retried once, Kubernetes requests once.
@@ -166,7 +170,7 @@ options:
   markers:
     description:
       - Log texts that say the director accepted the envoy's shard; any one of them counts.
-      - The defaults are OpenFL 1.5's and 1.6's wording.
+      - The defaults are OpenFL 1.5's wording and 1.6's (which 1.7 keeps).
     type: list
     elements: str
     default: [Shard accepted, Shard was accepted by director]

@@ -15,6 +15,8 @@ description:
     host into its own task result, so that every envoy reports its own C(changed), failure, message, warnings
     and diff, and C(--limit), C(serial) and check mode work as for per-host tasks.
   - When the shared step failed as a whole, every envoy fails with the shared step's message.
+  - Several checks of the same envoys (for example its inputs and its site) report as one task, failed when any
+    of them failed, with all their messages.
   - Runs on the controller; it starts no module process.
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
@@ -30,13 +32,11 @@ attributes:
 options:
   batch:
     description:
-      - The name of the variable the shared step registered (not its value).
-    type: str
+      - The name of the variable the shared step registered (not its value), or a list of such names.
+      - A skipped shared step is left out; when all are skipped, so is this task.
+    type: list
+    elements: str
     required: true
-  part:
-    description:
-      - Report only this key of the envoy's entry (for a shared step that does several things per envoy).
-    type: str
 """
 
 EXAMPLES = r"""
@@ -50,6 +50,7 @@ EXAMPLES = r"""
   openfl.envoy.envoy_result:
     batch: envoy_k8s_batch
     part: configmap
+
 """
 
 RETURN = r"""

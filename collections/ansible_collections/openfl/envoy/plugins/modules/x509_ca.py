@@ -90,6 +90,15 @@ options:
       - V(0) only requires the CA to be valid now.
     type: int
     default: 0
+  private_dirs:
+    description:
+      - Directories kept owner-only (mode C(0700)) before the CA is touched, for example the PKI directory that
+        holds the CA's and the envoys' keys. Each is created when missing and narrowed when group or others may
+        enter it.
+      - Any change to them makes the task changed, listed in RV(private_dirs_changed).
+    type: list
+    elements: path
+    default: []
 attributes:
   platform:
     platforms: posix
@@ -123,6 +132,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+private_dirs_changed:
+  description: The directories of O(private_dirs) that were created or narrowed to mode C(0700) (or would be).
+  returned: always
+  type: list
+  elements: str
+  sample: []
 reason:
   description: Why the module changed something or not.
   returned: always
@@ -242,6 +257,7 @@ def argument_spec() -> dict:
         path_length=dict(type="int", default=0),
         allow_unencrypted_key=dict(type="bool", default=False),
         min_remaining_days=dict(type="int", default=0),
+        private_dirs=dict(type="list", elements="path", default=[]),
     )
 
 
@@ -264,7 +280,7 @@ def main() -> None:
             min_remaining_days=p["min_remaining_days"],
         )
 
-    run_pki_module(module, build, error_prefix="", path=p["private_key_path"])
+    run_pki_module(module, build, error_prefix="", path=p["private_key_path"], private_dirs=p["private_dirs"])
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ description:
     C(keyUsage digitalSignature, keyEncipherment) (critical), C(extendedKeyUsage clientAuth, serverAuth),
     subject and authority key identifiers, and a 159-bit serial number from a CSPRNG.'
   - 'Idempotence contract, decided in this order, each decision named in RV(reasons):
-    a B(new key) (and certificate) when the key is missing, unreadable, or of another type/size/curve than asked;
+    a B(new key) (and certificate) when the key is missing, or when O(regenerate) allows it for a key that is
+    unreadable or of another type/size/curve than asked (by default the module fails instead, with the way out);
     a B(new certificate with the same key) when it is missing, unreadable, does not match the key, was not issued by
     the CA (V(ca changed)), its CN/SAN differ (V(name changed)), its extensions differ (V(profile changed)), it has
     expired or expires within O(renew_before_days) (V(expires within renewal window)), or O(force=true);
@@ -114,6 +115,24 @@ options:
       - Issue a new certificate (same key) even when the current one is fine.
     type: bool
     default: false
+  regenerate:
+    description:
+      - What happens to an B(existing) private key that is not what was asked (a missing key is always created).
+        The names and meanings are those of C(community.crypto.openssl_privatekey)'s option of the same name.
+        A new key changes the envoy's (or director's) Secret and restarts it, hence the default.
+      - V(fail) (the default) - an unreadable key, or one of another type, size or curve than O(key_type),
+        O(key_size) and O(curve) ask, fails the task with the way out; the key is kept.
+      - V(never) - an existing readable key is kept whatever its type and size (its certificate is issued for it);
+        an unreadable one fails.
+      - V(partial_idempotence) - a key of another type, size or curve is replaced; an unreadable one fails.
+      - V(full_idempotence) - a key of another type, size or curve, or one that cannot be read (broken, encrypted),
+        is replaced.
+      - V(always) - the key (and so the certificate) is replaced on every run; not idempotent.
+      - Every replacement is named in RV(reasons).
+    type: str
+    choices: [never, fail, partial_idempotence, full_idempotence, always]
+    default: fail
+    version_added: 0.3.0
 attributes:
   platform:
     platforms: posix
@@ -245,7 +264,12 @@ days_remaining:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import SigningCA
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import PROFILES, CertificateBackend
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import (
+    PROFILES,
+    REGENERATE,
+    REGENERATE_DEFAULT,
+    CertificateBackend,
+)
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, key_argument_spec, run_pki_module
 
 
@@ -266,6 +290,7 @@ def argument_spec() -> dict:
         valid_days=dict(type="int", default=365),
         renew_before_days=dict(type="int", default=30),
         force=dict(type="bool", default=False),
+        regenerate=dict(type="str", choices=list(REGENERATE), default=REGENERATE_DEFAULT),
     )
 
 
@@ -294,6 +319,7 @@ def main() -> None:
             valid_days=p["valid_days"],
             renew_before_days=p["renew_before_days"],
             force=p["force"],
+            regenerate=p["regenerate"],
         )
 
     run_pki_module(module, build, error_prefix=f"{p['common_name']}: ", path=p["certificate_path"])

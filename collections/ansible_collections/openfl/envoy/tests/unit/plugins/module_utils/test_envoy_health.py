@@ -340,7 +340,7 @@ def test_crash_loop_after_the_job_fails_fast(world):
 
 
 def test_error_line_fails_fast(world):
-    failure = "[12/01/26 10:00:02] ERROR    Failed to report shard info    envoy.py:80"
+    failure = "[12/01/26 10:00:02] ERROR    Shard descriptor could not be loaded    envoy.py:80"
     world.healthy("openfl-e1", log=f"{STARTING}\n{failure}\n")
     verdict = world.run([target("e1")])["e1"]
     assert verdict["failed"] and world.clock.now < 1

@@ -16,12 +16,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 
 # Runs under ansible-test (which sets the path) and under plain pytest from the repository root.
 _COLLECTIONS = str(Path(__file__).resolve().parents[7])
 if _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
 
+from ansible_collections.openfl.envoy.plugins.module_utils import chart as chart_pkg  # noqa: E402
 from ansible_collections.openfl.envoy.plugins.module_utils import kubefate as kf  # noqa: E402
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService  # noqa: E402
 
@@ -169,8 +171,8 @@ class FakeKubefate:
         head, payload = part.split(b"\r\n\r\n", 1)
         assert b'name="file"' in head
         payload = payload[: -len(b"\r\n")]
-        files = kf.chart_package_files(payload)
-        meta = kf.yaml.safe_load(files["chart"])
+        files = chart_pkg.chart_package_files(payload)
+        meta = yaml.safe_load(files["chart"])
         for chart in self.charts:
             if chart["name"] == meta["name"] and chart["version"] == meta["version"]:
                 chart["DeletedAt"] = "2026-01-01T00:00:00Z"
@@ -471,13 +473,13 @@ def test_chart_upload_and_content_comparison(fake):
     helm_uuid = service.upload_chart("openfl-envoy-v0.3.0.tgz", package, "openfl-envoy", "v0.3.0")
     stored = service.find_chart("openfl-envoy", "v0.3.0")
     assert stored["uuid"] == helm_uuid
-    assert kf.chart_differences(stored, package) == []
+    assert chart_pkg.chart_differences(stored, package) == []
     changed = chart_tgz(dict(CHART_FILES, **{"templates/envoy/deployment.yaml": "kind: Deployment # v2\n"}))
-    assert kf.chart_differences(stored, changed) == ["templates/envoy/deployment.yaml"]
+    assert chart_pkg.chart_differences(stored, changed) == ["templates/envoy/deployment.yaml"]
     added = chart_tgz(dict(CHART_FILES, **{"templates/extra.yaml": "x: 1\n"}))
-    assert kf.chart_differences(stored, added) == ["templates/extra.yaml"]
+    assert chart_pkg.chart_differences(stored, added) == ["templates/extra.yaml"]
     no_template = chart_tgz({k: v for k, v in CHART_FILES.items() if k != "values-template.yaml"})
-    assert kf.chart_differences(stored, no_template) == ["values-template.yaml"]
+    assert chart_pkg.chart_differences(stored, no_template) == ["values-template.yaml"]
 
 
 def test_chart_yaml_compared_as_data():
@@ -485,7 +487,7 @@ def test_chart_yaml_compared_as_data():
     stored["values_template"] = "name: {{ .name }}\n"
     stored["templates"] = [{"name": "templates/envoy/deployment.yaml", "data": base64.b64encode(b"kind: Deployment\n")}]
     stored["templates"][0]["data"] = stored["templates"][0]["data"].decode()
-    assert kf.chart_differences(stored, chart_tgz(CHART_FILES)) == []
+    assert chart_pkg.chart_differences(stored, chart_tgz(CHART_FILES)) == []
 
 
 def test_chart_upload_lost_answer_settles_by_content(fake):
@@ -498,9 +500,9 @@ def test_chart_upload_lost_answer_settles_by_content(fake):
 
 
 def test_chart_metadata():
-    assert kf.chart_metadata(chart_tgz(CHART_FILES))["version"] == "v0.3.0"
-    with pytest.raises(kf.KubefateError):
-        kf.chart_metadata(chart_tgz({"values.yaml": "a: 1\n"}))
+    assert chart_pkg.chart_metadata(chart_tgz(CHART_FILES))["version"] == "v0.3.0"
+    with pytest.raises(chart_pkg.ChartError):
+        chart_pkg.chart_metadata(chart_tgz({"values.yaml": "a: 1\n"}))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -178,7 +178,7 @@ class TestCertificate:
     def test_key_type_changed(self, ca_dir, issued, spec, expected):
         out = issued[0]
         key_fp = public_fp(out / "priv.key")
-        result = run_backend(cert_backend(ca_dir, out, key_spec=spec))[1]
+        result = run_backend(cert_backend(ca_dir, out, key_spec=spec, regenerate="partial_idempotence"))[1]
         assert result["reason"].startswith("key type changed") and result["key_regenerated"]
         assert public_fp(out / "priv.key") != key_fp
         assert result["certificate"]["public_key"] == expected
@@ -197,14 +197,14 @@ class TestCertificate:
     def test_corrupt_key(self, ca_dir, issued):
         out = issued[0]
         (out / "priv.key").write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
-        result = run_backend(cert_backend(ca_dir, out))[1]
+        result = run_backend(cert_backend(ca_dir, out, regenerate="full_idempotence"))[1]
         assert result["reason"].startswith("key unreadable") and result["key_regenerated"]
 
     def test_encrypted_key_is_unreadable(self, ca_dir, issued):
         out = issued[0]
         key = serialization.load_pem_private_key((out / "priv.key").read_bytes(), None)
         (out / "priv.key").write_bytes(pki_common.serialize_key(key, "x"))
-        result = run_backend(cert_backend(ca_dir, out))[1]
+        result = run_backend(cert_backend(ca_dir, out, regenerate="full_idempotence"))[1]
         assert result["reason"].startswith("key unreadable") and "encrypted" in result["reason"]
 
     def test_certificate_missing(self, ca_dir, issued):
@@ -257,7 +257,9 @@ class TestCertificate:
         out = issued[0]
         snapshot = {p: (out / p).read_bytes() for p in os.listdir(out)}
         (out / "envoy.crt").unlink()
-        backend = cert_backend(ca_dir, out, name="renamed", key_spec=pki_common.KeySpec("ec"))
+        backend = cert_backend(
+            ca_dir, out, name="renamed", key_spec=pki_common.KeySpec("ec"), regenerate="partial_idempotence"
+        )
         changed, result = run_backend(backend, check_mode=True)
         assert changed and result["key_regenerated"]
         assert sorted(os.listdir(out)) == ["priv.key", "root_ca.crt"]

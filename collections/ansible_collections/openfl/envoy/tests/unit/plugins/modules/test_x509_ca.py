@@ -102,3 +102,19 @@ def test_warns_when_existing_ca_differs(tmp_path, monkeypatch):
 def test_argument_spec_matches_documentation():
     spec = assert_spec_matches_documentation(x509_ca)
     assert spec["passphrase"]["no_log"] is True
+
+
+def test_private_dirs_created_and_narrowed(tmp_path):
+    pki = tmp_path / "pki"
+    args = ca_args(pki, private_dirs=[str(pki), str(pki / "ca")])
+    predicted = call(args, check_mode=True)
+    assert predicted.result["private_dirs_changed"] == [str(pki), str(pki / "ca")]
+    assert not pki.exists()
+    assert call(args).result["private_dirs_changed"] == [str(pki), str(pki / "ca")]
+    assert stat.S_IMODE(os.stat(pki).st_mode) == 0o700
+    again = call(args)
+    assert (again.result["changed"], again.result["private_dirs_changed"]) == (False, [])
+    os.chmod(pki, 0o755)
+    widened = call(args)
+    assert (widened.result["changed"], widened.result["private_dirs_changed"]) == (True, [str(pki)])
+    assert stat.S_IMODE(os.stat(pki).st_mode) == 0o700
