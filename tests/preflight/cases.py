@@ -242,11 +242,13 @@ def kubefate_url_of_kube_api(inv: CaseInventory) -> str:
     return inv.endpoints.kube_url
 
 
-KEY_POLICY = "no key regenerate policy yet (branch issue-11-bits): a bad envoy key is replaced with a warning"
+KEY_POLICY = "the key policy stops the envoy in the pki stage, naming it and priv.key; the other envoy rolls out"
 TOKEN_REJECTED = "the message names the site and the kubeconfig file, not openfl_k8s_kubeconfig/context nor a way out"
 NOT_KUBEFATE = "a URL that answers but is not KubeFATE is reported as a refused login (username/password)"
 CA_PATH = "envoy_sites raises on a missing openfl_kubefate_ca_path (hidden by failed_when): 'no result for this envoy'"
-NO_PASSPHRASE = "preflight lets a new CA without openfl_ca_passphrase pass: the ca role makes the PKI dirs, then fails"
+NO_PASSPHRASE = (
+    "preflight lets a new CA without passphrase pass: the pki stage makes the PKI dirs, then fails naming no variable"
+)
 
 CASES = (
     # --- envoy inputs -----------------------------------------------------------------------------
