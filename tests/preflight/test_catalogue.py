@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from cases import CASES
-from catalogue_support import message_line
+from catalogue_support import base_inventory, message_line, run_site
 
 PARAMS = [
     pytest.param(case, id=case.id, marks=[pytest.mark.xfail(reason=case.xfail, strict=False)] if case.xfail else [])
@@ -40,3 +40,26 @@ def test_bad_input_stops_the_run_before_any_change(case, catalogue):
 def test_the_parallel_cases_changed_nothing_on_the_sandbox(catalogue):
     """Whatever no case's envoy names (a shared namespace, kube-system, a chart) is unchanged too."""
     assert catalogue.batch_changes == []
+
+
+def test_a_refused_kubefate_login_is_tried_once_per_site(sandbox, endpoints, tmp_path):
+    """Two envoys on a site whose KubeFATE password is wrong: one login request, no retry storm."""
+    inv = base_inventory(tmp_path, "pflogin", endpoints)
+    inv.sites[inv.site]["openfl_kubefate_password"] = "not-the-password"
+    before = sandbox.stats()["kubefate_requests"]["total"]
+    run = run_site(inv)
+    assert run.rc != 0 and message_line(run.out, inv.site, "openfl_kubefate_password"), run.out[-3000:]
+    assert sandbox.stats()["kubefate_requests"]["total"] - before == 1
+
+
+def test_every_bad_site_is_reported_at_once(endpoints, tmp_path):
+    inv = base_inventory(tmp_path, "pfsites", endpoints, envoys=3)
+    other = f"{inv.token}_other_site"
+    inv.sites[other] = dict(inv.sites[inv.site], openfl_kubefate_url="http://127.0.0.1:9")
+    inv.hosts[other] = [inv.hosts[inv.site].pop()]
+    inv.sites[inv.site]["openfl_k8s_context"] = "no-such-context"
+    run = run_site(inv)
+    assert run.rc != 0
+    assert message_line(run.out, inv.site, "openfl_k8s_context"), run.out[-3000:]
+    assert message_line(run.out, other, "openfl_kubefate_url"), run.out[-3000:]
+    assert all(failed for _changed, failed in run.recap().values()), run.recap()
