@@ -4,7 +4,7 @@
 
 Each case edits a good inventory (catalogue_support.base_inventory: one site group, two envoys) so
 that exactly one thing is broken, and says which line must report it: `who` (the envoy, the site
-group or the file) and `what` (the field or file, a regex). `serial` cases change the shared
+group or the file) and `what` (the field or file, a regex). Cases with `knobs` change the shared
 sandbox (a KubeFATE knob) and run alone. `xfail` names the check that is still missing.
 
 test_catalogue.py runs them; with PREFLIGHT_TABLE=<file> it writes the table case -> message.
@@ -23,20 +23,19 @@ from catalogue_support import CHART_DIR, CaseInventory, Pki, api_down_kubeconfig
 Edit = Callable[[CaseInventory, Pki], None]
 
 
+def e1(inv: CaseInventory) -> str:
+    return inv.envoy(1)
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
     group: str
     edit: Edit
     what: str
-    who: Callable[[CaseInventory], str] = lambda inv: inv.envoy(1)
-    serial: bool = False
+    who: Callable[[CaseInventory], str] = e1
     xfail: str | None = None
-    knobs: dict | None = None
-
-
-def e1(inv: CaseInventory) -> str:
-    return inv.envoy(1)
+    knobs: dict | None = None  # the sandbox KubeFATE's, for this case only
 
 
 def site(inv: CaseInventory) -> str:
@@ -327,6 +326,13 @@ CASES = (
     ),
     Case("kube-api-down", "kubernetes", kube_api_down, "openfl_k8s_(kubeconfig|context)", who=site),
     Case(
+        "kube-identity-read-only",
+        "kubernetes",
+        kube_read_only,
+        "SelfSubjectAccessReview.*openfl_k8s_context|openfl_k8s_context.*SelfSubjectAccessReview",
+        who=site,
+    ),
+    Case(
         "kube-token-rejected",
         "kubernetes",
         kube_token_rejected,
@@ -385,7 +391,6 @@ CASES = (
         lambda inv, pki: None,
         "v1\\.2\\.0",
         who=site,
-        serial=True,
         knobs={"service_version": "v1.2.0"},
     ),
     # --- chart ------------------------------------------------------------------------------------------
