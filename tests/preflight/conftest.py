@@ -48,6 +48,7 @@ class Catalogue:
     outcomes: dict[str, Outcome]
     batch_changes: list[str]
     seconds: float
+    temp: str  # pytest's base temp dir, left out of the table's paths
 
 
 @pytest.fixture(scope="session")
@@ -133,7 +134,7 @@ def catalogue(request, endpoints, observer, pki, tmp_path_factory) -> Catalogue:
             outcomes[case.id] = Outcome(case, run, differences(before, observer.state(), token) + files, who)
         finally:
             configure(endpoints, DEFAULT_KNOBS)
-    catalogue = Catalogue(outcomes, batch_changes, time.monotonic() - started)
+    catalogue = Catalogue(outcomes, batch_changes, time.monotonic() - started, str(tmp_path_factory.getbasetemp()))
     if os.environ.get("PREFLIGHT_TABLE"):
         Path(os.environ["PREFLIGHT_TABLE"]).write_text(table(catalogue))
     return catalogue
@@ -152,8 +153,8 @@ def table(catalogue: Catalogue) -> str:
     lines = [
         f"{len(catalogue.outcomes)} cases in {catalogue.seconds:.0f} s wall time ({WORKERS} at once).",
         "",
-        "| case | group | exit | s | message |",
-        "|---|---|---|---:|---|",
+        "| case | group | exit | s | message | missing |",
+        "|---|---|---|---:|---|---|",
     ]
     for case in CASES:
         outcome = catalogue.outcomes.get(case.id)
@@ -162,6 +163,9 @@ def table(catalogue: Catalogue) -> str:
         line = message_line(outcome.run.out, outcome.who, case.what) or first_error(outcome.run.out)
         if outcome.changes:
             line += f" **changed: {len(outcome.changes)}**"
-        cell = line.replace("|", "\\|")[:300]
-        lines.append(f"| {case.id} | {case.group} | {outcome.run.rc} | {outcome.run.seconds:.0f} | {cell} |")
+        cell = line.replace(catalogue.temp + "/", "").replace("catalogue0/", "").replace("|", "\\|")[:300]
+        row = (
+            f"| {case.id} | {case.group} | {outcome.run.rc} | {outcome.run.seconds:.0f} | {cell} | {case.xfail or ''} |"
+        )
+        lines.append(row)
     return "\n".join(lines) + "\n"
