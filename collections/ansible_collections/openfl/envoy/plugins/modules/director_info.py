@@ -48,6 +48,13 @@ options:
     description: Wait until the director is up and its address known (else read once and report).
     type: bool
     default: false
+  check_health:
+    description: Without O(wait), also read once whether the director is up (Deployment Available, log marker).
+    type: bool
+    default: false
+  certificate_path:
+    description: The director's certificate; its expiry is returned as RV(certificate_expires).
+    type: path
   timeout:
     description: Seconds to wait with O(wait=true).
     type: int
@@ -123,11 +130,11 @@ healthy:
   returned: always
   type: bool
 available:
-  description: Whether Deployment C(director) is Available (O(wait=true) only).
+  description: Whether Deployment C(director) is Available (O(wait=true) or O(check_health=true) only).
   returned: always
   type: bool
 listening:
-  description: Whether the director's log shows it listens (O(wait=true) only).
+  description: Whether the director's log shows it listens (O(wait=true) or O(check_health=true) only).
   returned: always
   type: bool
 waiting_for:
@@ -136,10 +143,14 @@ waiting_for:
   type: list
   elements: str
 log:
-  description: The last O(excerpt_lines) lines of the director's log (O(wait=true) only).
+  description: The last O(excerpt_lines) lines of the director's log (O(wait=true) or O(check_health=true) only).
   returned: always
   type: list
   elements: str
+certificate_expires:
+  description: When O(certificate_path) expires (C(YYYY-MM-DD HH:MM UTC)); null when not given or unreadable.
+  returned: always
+  type: str
 envoys:
   description:
     - Per envoy of O(envoys) C(failed) and C(msg) (each setting that differs from the read-back one, or, with
@@ -154,6 +165,7 @@ from ansible_collections.openfl.envoy.plugins.module_utils.director import (
     address_checks,
     wait_director,
 )
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_health import certificate_expiry
 from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import K8sError
 
 ENVOY_SPEC = {
@@ -172,6 +184,8 @@ def main() -> None:
             "kubeconfig": {"type": "path"},
             "context": {"type": "str"},
             "wait": {"type": "bool", "default": False},
+            "check_health": {"type": "bool", "default": False},
+            "certificate_path": {"type": "path"},
             "timeout": {"type": "int", "default": 300},
             "interval": {"type": "float", "default": 2.0},
             "markers": {"type": "list", "elements": "str", "default": ["Starting server on"]},
@@ -189,7 +203,7 @@ def main() -> None:
         if params["wait"]:
             state = wait_director(reader, params["timeout"], params["interval"], markers, params["excerpt_lines"])
         else:
-            state = reader.read(False, markers, params["excerpt_lines"])
+            state = reader.read(params["check_health"], markers, params["excerpt_lines"])
     except K8sError as err:
         module.fail_json(msg=f"{where}: {err.msg}")
     result = {
@@ -201,6 +215,7 @@ def main() -> None:
         "listening": state.listening,
         "waiting_for": state.waiting_for,
         "log": state.log,
+        "certificate_expires": certificate_expiry(params["certificate_path"]),
         "envoys": address_checks(state.address, state.waiting_for, params["envoys"], params["name"], params["require"]),
     }
     if params["wait"] and not state.healthy:
