@@ -6,3 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "openfl"))
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "openfl: runs a real OpenFL director and real envoys (needs .venv-openfl)")
