@@ -110,7 +110,7 @@ def director_errors(entry: dict[str, Any], envoys: list[dict[str, Any]]) -> list
     ports = [(FIELD_NODE_PORT, entry.get("node_port")), (FIELD_AGG_NODE_PORT, entry.get("agg_node_port"))]
     for field, value in ports:
         errors += node_port_errors(director, field, value, service_type)
-    numbers = [_int(value) for _, value in ports]
+    numbers = [_int(value) for _field, value in ports]
     if numbers[0] and numbers[0] == numbers[1]:
         errors.append(_err(director, FIELD_AGG_NODE_PORT, ports[1][1], f"equals {FIELD_NODE_PORT}; they must differ"))
     if entry.get("notebook_enabled") and not NOTEBOOK_HASH.match(str(entry.get("notebook_password_hash") or "")):

@@ -38,21 +38,21 @@ def test_node_port_prefers_a_nodes_external_ip_then_its_internal_ip():
     nodes = [node("n1", InternalIP="10.0.0.1"), node("n2", InternalIP="10.0.0.2", ExternalIP="203.0.113.9")]
     address, why = exposed_address(service("NodePort"), nodes)
     assert why == "" and address == Address("203.0.113.9", 31051, 31052, "NodePort", "node n2 ExternalIP")
-    address, _ = exposed_address(service("NodePort"), [node("n1", InternalIP="10.0.0.1")])
+    address, _why = exposed_address(service("NodePort"), [node("n1", InternalIP="10.0.0.1")])
     assert (address.ip, address.source) == ("10.0.0.1", "node n1 InternalIP")
     assert exposed_address(service("NodePort"), []) == (None, "no node reports an ExternalIP or InternalIP address")
 
 
 def test_load_balancer_needs_an_ingress_ip_and_uses_the_service_ports():
     assert exposed_address(service("LoadBalancer", []), []) == (None, "the load balancer has no ingress IP yet")
-    address, _ = exposed_address(service("LoadBalancer", [{"ip": "198.51.100.4"}]), [])
+    address, _why = exposed_address(service("LoadBalancer", [{"ip": "198.51.100.4"}]), [])
     assert address == Address("198.51.100.4", 50051, 50052, "LoadBalancer", "load balancer ingress")
     address, why = exposed_address(service("LoadBalancer", [{"hostname": "lb.example.org"}]), [])
     assert address is None and "host name lb.example.org, not an IP" in why and "set openfl_director_ip" in why
 
 
 def test_cluster_ip_and_a_missing_port():
-    address, _ = exposed_address(service("ClusterIP"), [])
+    address, _why = exposed_address(service("ClusterIP"), [])
     assert (address.ip, address.port, address.agg_port) == ("10.96.0.7", 50051, 50052)
     broken = service("NodePort")
     broken["spec"]["ports"] = PORTS[:1]

@@ -63,7 +63,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("field", "value", "message"), BAD, ids=[f"{f}={v!r}"[:40] for f, v, _ in BAD])
+@pytest.mark.parametrize(("field", "value", "message"), BAD, ids=[f"{f}={v!r}"[:40] for f, v, _message in BAD])
 def test_each_bad_director_input_is_named(field, value, message):
     errors = director_errors(dict(GOOD, **{field: value}), [])
     assert any(message in error for error in errors), errors
