@@ -66,11 +66,18 @@ def node_port_errors(director: str, field: str, value: object, service_type: obj
     return []
 
 
-def envoy_shape_errors(director: str, shapes: dict[str, list[str]], envoy: dict[str, Any]) -> list[str]:
-    """The envoy's declared shapes (shard_descriptor.params.sample_shape/target_shape) against the director's."""
+def envoy_errors(director: str, fqdn: object, shapes: dict[str, list[str]], envoy: dict[str, Any]) -> list[str]:
+    """The name the envoy dials (the director's certificate names ``fqdn``) and its declared shapes
+    (shard_descriptor.params.sample_shape/target_shape) against the director's."""
+    errors = []
+    if envoy.get("director_fqdn") not in (None, "", fqdn):
+        errors.append(
+            f"{envoy['name']}: {FIELD_DIRECTOR_FQDN} {envoy['director_fqdn']!r} differs from director {director}'s "
+            f"{fqdn!r}, the name its certificate carries: the envoy's TLS check would fail; set it for every host "
+            "(group_vars/all) or not at all on the envoy"
+        )
     config = envoy.get("envoy_config")
     params = ((config.get("shard_descriptor") or {}).get("params") or {}) if isinstance(config, dict) else {}
-    errors = []
     for key, field in (("sample_shape", FIELD_SAMPLE_SHAPE), ("target_shape", FIELD_TARGET_SHAPE)):
         if key not in params:
             continue
@@ -119,5 +126,5 @@ def director_errors(entry: dict[str, Any], envoys: list[dict[str, Any]]) -> list
             "when the notebook is enabled; vault it (value not shown)"
         )
     for envoy in envoys:
-        errors += envoy_shape_errors(director, shapes, envoy)
+        errors += envoy_errors(director, fqdn, shapes, envoy)
     return errors

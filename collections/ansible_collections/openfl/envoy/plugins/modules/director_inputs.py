@@ -14,7 +14,8 @@ description:
     FQDN (OpenFL's rule, and not an envoy's name), sample and target shapes (non-empty lists of positive integers),
     envoy health-check period, Service type and fixed nodePorts (0 or 30000-32767, distinct, none with C(ClusterIP))
     and, with the notebook enabled, its password hash.
-  - For every envoy of O(envoy_configs) whose envoy config declares C(shard_descriptor.params.sample_shape) or
+  - For every envoy of O(envoy_director_fqdns), checks it dials O(fqdn); for every envoy of O(envoy_configs) whose
+    envoy config declares C(shard_descriptor.params.sample_shape) or
     C(target_shape), checks they equal the director's, as OpenFL's director compares them (as text).
   - Fails with every error at once, each naming the director or the envoy, the inventory variable and the rule.
 author:
@@ -68,6 +69,12 @@ options:
     description: The envoys of the inventory, by name, with their envoy configs (C(openfl_envoy_config)).
     type: dict
     default: {}
+  envoy_director_fqdns:
+    description:
+      - The envoys of the inventory, by name, with the director name each dials (C(openfl_director_fqdn)); each must
+        equal O(fqdn), the name the director's certificate carries.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -112,10 +119,15 @@ def main() -> None:
             "notebook_enabled": {"type": "bool", "default": False},
             "notebook_password_hash": {"type": "str", "no_log": True},
             "envoy_configs": {"type": "dict", "default": {}},
+            "envoy_director_fqdns": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
-    envoys = [{"name": name, "envoy_config": config} for name, config in module.params["envoy_configs"].items()]
+    configs, fqdns = module.params["envoy_configs"], module.params["envoy_director_fqdns"]
+    envoys = [
+        {"name": name, "envoy_config": configs.get(name), "director_fqdn": fqdns.get(name)}
+        for name in sorted(set(configs) | set(fqdns))
+    ]
     errors = director_errors(module.params, envoys)
     if errors:
         module.fail_json(msg="; ".join(errors), errors=errors)

@@ -99,3 +99,13 @@ def test_an_envoy_whose_declared_shapes_differ_is_named_with_both_shapes():
         "openfl_director_sample_shape ['28', '28', '1']: the director would refuse the shard (Request was not "
         "accepted); make them equal"
     ]
+
+
+def test_an_envoy_dialling_another_name_than_the_directors_certificate_is_named():
+    errors = director_errors(GOOD, [{"name": "envoy-8", "director_fqdn": "director.other.org"}])
+    assert errors == [
+        "envoy-8: openfl_director_fqdn 'director.other.org' differs from director director's "
+        "'director.fl.example.org', the name its certificate carries: the envoy's TLS check would fail; set it for "
+        "every host (group_vars/all) or not at all on the envoy"
+    ]
+    assert director_errors(GOOD, [{"name": "envoy-9", "director_fqdn": "director.fl.example.org"}]) == []
