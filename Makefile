@@ -72,8 +72,9 @@ sanity: venv  ## ansible-test sanity on the collection, offline, one venv per te
 changelog-lint: venv  ## antsibull-changelog lint (fragments and changelog.yaml)
 	cd $(COLLECTION) && $(BIN)/antsibull-changelog lint
 
-chart-lint: venv  ## Helm's own lint on charts/openfl-envoy, plain and with ci/*-values.yaml (no helm binary)
+chart-lint: venv  ## Helm's own lint on charts/openfl-envoy and charts/openfl-director, plain and with ci/*-values.yaml (no helm binary)
 	$(BIN)/python scripts/chart_lint.py charts/openfl-envoy
+	$(BIN)/python scripts/chart_lint.py charts/openfl-director
 
 pytest: venv  ## unit, chart, sandbox-contract and module tests
 	$(BIN)/python -m pytest

@@ -1,7 +1,7 @@
 """Kubernetes API test double: an in-memory API server on 127.0.0.1 with a small kubelet.
 
-It serves what kubernetes.core and kubectl use (discovery, namespaces, secrets, configmaps,
-serviceaccounts, services, deployments, pods and their logs, events) with real validation and
+It serves what kubernetes.core and kubectl use (discovery, namespaces, nodes, secrets, configmaps,
+serviceaccounts, services with nodePorts, deployments, pods and their logs, events) with real validation and
 real `Status` errors. It is not a Kubernetes: use it for tests and demos only.
 """
 
@@ -11,9 +11,10 @@ import secrets
 import threading
 from collections.abc import Callable
 
-from .api import Api
+from .api import Api, now
 from .containers import ContainerRunner
 from .kubelet import Kubelet
+from .nodes import seed_node
 from .resources import BY_PATH, PODS
 from .server import KubeHTTPServer
 from .store import Store
@@ -43,6 +44,7 @@ class KubeServer:
         self.store = Store()
         self.api = Api(self.store)
         self.kubelet = Kubelet(self.store, restart_interval, runner, gate, openfl_version)
+        seed_node(self.store, now())
         self._http = KubeHTTPServer((host, port), self.api, self.kubelet, self.token, self.viewer_token)
         self._thread = threading.Thread(target=self._http.serve_forever, name="kube-api", daemon=True)
 
@@ -66,6 +68,7 @@ class KubeServer:
         with self.store.lock:
             self.store.clear()
             self.kubelet.forget_all()
+            seed_node(self.store, now())
 
     def save_state(self) -> dict:
         """The cluster's state (objects, resourceVersion counter, kubelet runtime), JSON-shaped."""
@@ -76,6 +79,7 @@ class KubeServer:
         """Load a `save_state()` (before `start()`): the same objects and resourceVersions, pods as they were."""
         with self.store.lock:
             self.store.restore(state["store"])
+            seed_node(self.store, now())
             self.kubelet.restore(state.get("kubelet") or {})
 
     def get(self, plural: str, namespace: str, name: str, group: str = "") -> dict | None:

@@ -13,6 +13,7 @@ import yaml
 
 from . import patch as patches
 from .errors import ApiError, Cause, already_exists, bad_request, conflict, not_found, unsupported_media_type
+from .nodes import assign_node_ports
 from .resources import CONFIGMAPS, NAMESPACES, RESOURCES, SERVICEACCOUNTS, Resource
 from .selectors import field_predicate, label_predicate
 from .store import Store, clone
@@ -84,6 +85,7 @@ class Api:
             options.warnings += validate(resource, obj, options.field_validation)
             if self.store.get(resource, namespace, metadata["name"]) is not None:
                 raise already_exists(resource, metadata["name"])
+            assign_node_ports(self.store, resource, obj, None)
             metadata.update(uid=str(uuid.uuid4()), creationTimestamp=now())
             if resource.kind == "Deployment":
                 metadata["generation"] = 1
@@ -200,6 +202,7 @@ class Api:
         obj = self._scope_to_subresource(resource, existing, obj, options.subresource)
         check_immutable(resource, existing, obj)
         options.warnings += validate(resource, obj, options.field_validation, existing)
+        assign_node_ports(self.store, resource, obj, existing)
         if resource.kind == "Deployment" and obj.get("spec") != existing.get("spec"):
             metadata["generation"] = old_meta.get("generation", 1) + 1
         if obj == existing or options.dry_run:

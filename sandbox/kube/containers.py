@@ -59,8 +59,9 @@ class ContainerRunner:
     def pod_dir(self, uid: str) -> Path:
         return self.root / uid
 
-    def start(self, pod: dict, container: dict, volume_files: VolumeReader) -> None:
-        """(Re)start the pod's container: lay out its files afresh, then spawn its command."""
+    def start(self, pod: dict, container: dict, volume_files: VolumeReader, extra_env: dict | None = None) -> None:
+        """(Re)start the pod's container: lay out its files afresh, then spawn its command (with the
+        kubelet's `extra_env` on top of the container's own)."""
         uid = pod["metadata"]["uid"]
         self.kill(uid)
         pod_dir = self.pod_dir(uid)
@@ -71,7 +72,7 @@ class ContainerRunner:
         _lay_out_volumes(rootfs, pod, container, volume_files)
         _write_hosts(rootfs, pod)
         prefixes = _path_prefixes(container)
-        env = self._env(rootfs, pod, container, prefixes)
+        env = {**self._env(rootfs, pod, container, prefixes), **(extra_env or {})}
         argv = [_rewrite(_expand_k8s(word, env), rootfs, prefixes) for word in _argv(container)]
         workdir = rootfs / (container.get("workingDir") or "/").lstrip("/")
         workdir.mkdir(parents=True, exist_ok=True)

@@ -24,9 +24,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import envoy
+from . import director, envoy
 from .api import now
 from .containers import ContainerRunner, VolumeFiles
+from .nodes import SERVICES, published_ports
 from .podstatus import BACKOFF_FIRST, BACKOFF_MAX, condition, max_unavailable, object_data, pod_ready, pod_status
 from .resources import CONFIGMAPS, DEPLOYMENTS, EVENTS, PODS, SECRETS, SERVICEACCOUNTS, Resource
 from .store import Store
@@ -53,6 +54,7 @@ class Runtime:
     next_start: float = 0.0
     held: bool = False
     backoff: float = 0.0
+    ports: str = ""  # the nodePorts the process binds (nodes.published_ports)
 
 
 class Kubelet:
@@ -160,7 +162,7 @@ class Kubelet:
         return lines if lines is not None else list(runtime.log)
 
     def _on_change(self, resource: Resource, namespace: str) -> None:
-        if resource in (DEPLOYMENTS, PODS, SECRETS, CONFIGMAPS, SERVICEACCOUNTS) and namespace:
+        if resource in (DEPLOYMENTS, PODS, SECRETS, CONFIGMAPS, SERVICEACCOUNTS, SERVICES) and namespace:
             self.reconcile(namespace)
 
     def _tick_loop(self) -> None:
@@ -358,7 +360,10 @@ class Kubelet:
 
     def _sync_pod(self, pod: dict, restart: bool) -> None:
         runtime = self.runtimes.setdefault(pod["metadata"]["uid"], Runtime())
-        if runtime.state == "running" or (runtime.state == "crashing" and not restart):
+        if runtime.state == "running":
+            self._republish(pod, runtime)
+            return
+        if runtime.state == "crashing" and not restart:
             return
         problems = self._mount_problems(pod)
         if problems:
@@ -396,12 +401,28 @@ class Kubelet:
         """The container that runs for real (the envoy's), when this kubelet has a runner."""
         if self.runner is None:
             return None
-        return next((c for c in pod["spec"].get("containers") or [] if envoy.is_envoy(c)), None)
+        containers = pod["spec"].get("containers") or []
+        return next((c for c in containers if envoy.is_envoy(c) or director.is_director(c)), None)
+
+    def _republish(self, pod: dict, runtime: Runtime) -> None:
+        """A Service exposing a running real container changed its nodePorts: the process binds them
+        itself (no kube-proxy), so it starts again on the new ones (not a container restart)."""
+        container = self._real_container(pod)
+        if container is None or published_ports(self.store, pod, container) == runtime.ports:
+            return
+        runtime.ports = published_ports(self.store, pod, container)
+        namespace = pod["metadata"]["namespace"]
+        assert self.runner is not None
+        self.runner.start(pod, container, lambda volume: self._volume_files(namespace, volume), self._port_env(runtime))
+
+    @staticmethod
+    def _port_env(runtime: Runtime) -> dict[str, str]:
+        return {"SANDBOX_POD_PORTS": runtime.ports} if runtime.ports else {}
 
     def _start_real(self, pod: dict, container: dict, runtime: Runtime) -> None:
         if runtime.state == "crashing" and time.monotonic() < runtime.next_start:
             return
-        if self.gate is not None and not self.gate():
+        if self.gate is not None and envoy.is_envoy(container) and not self.gate():
             runtime.held = True
             if runtime.state != "crashing":
                 self._write_pod(pod, runtime, waiting="ContainerCreating")
@@ -411,7 +432,8 @@ class Kubelet:
             runtime.restarts += 1
         namespace = pod["metadata"]["namespace"]
         assert self.runner is not None
-        self.runner.start(pod, container, lambda volume: self._volume_files(namespace, volume))
+        runtime.ports = published_ports(self.store, pod, container)
+        self.runner.start(pod, container, lambda volume: self._volume_files(namespace, volume), self._port_env(runtime))
         runtime.state, runtime.started_at, runtime.log = "running", now(), []
         self._event(pod, "Normal", "Started", f"Started container {container['name']}", runtime)
         self._write_pod(pod, runtime)
@@ -432,6 +454,8 @@ class Kubelet:
     def _start_containers(self, pod: dict) -> tuple[bool, list[str]]:
         lines: list[str] = []
         for container in pod["spec"].get("containers") or []:
+            if director.is_director(container):
+                lines += director.emulated_log()
             if not envoy.is_envoy(container):
                 continue
             env = {e["name"]: e.get("value", "") for e in container.get("env") or [] if "name" in e}

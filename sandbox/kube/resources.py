@@ -41,6 +41,7 @@ class Resource:
 
 RESOURCES: tuple[Resource, ...] = (
     Resource("namespaces", "Namespace", "", "v1", False, ("ns",), has_status=True),
+    Resource("nodes", "Node", "", "v1", False, ("no",), has_status=True),
     Resource("secrets", "Secret", "", "v1", True),
     Resource("configmaps", "ConfigMap", "", "v1", True, ("cm",)),
     Resource("serviceaccounts", "ServiceAccount", "", "v1", True, ("sa",)),

@@ -20,6 +20,7 @@ import yaml
 from helm_python.chart import Chart
 
 CHART_DIR = Path(__file__).resolve().parents[2] / "charts" / "openfl-envoy"
+DIRECTOR_CHART_DIR = CHART_DIR.parent / "openfl-director"
 RELEASE_NAMESPACE = "openfl-envoy-1"
 
 _TPL_CHART_YAML = "apiVersion: v2\nname: kubefate-values-template\nversion: 0.0.1\n"
@@ -38,37 +39,39 @@ def _tpl_chart() -> Chart:
 
 
 @cache
-def chart(schema: bool = True) -> Chart:
+def chart(schema: bool = True, chart_dir: Path = CHART_DIR) -> Chart:
     """The chart as Helm loads it; without its schema when ``schema`` is false (KubeFATE)."""
     if schema:
-        return Chart.load(CHART_DIR)
-    with tempfile.TemporaryDirectory(prefix="openfl-envoy-noschema-") as name:
-        directory = Path(name) / "openfl-envoy"
-        shutil.copytree(CHART_DIR, directory)
+        return Chart.load(chart_dir)
+    with tempfile.TemporaryDirectory(prefix=f"{chart_dir.name}-noschema-") as name:
+        directory = Path(name) / chart_dir.name
+        shutil.copytree(chart_dir, directory)
         (directory / "values.schema.json").unlink()
         return Chart.load(directory)
 
 
-def values_template_text() -> str:
-    return (CHART_DIR / "values-template.yaml").read_text()
+def values_template_text(chart_dir: Path = CHART_DIR) -> str:
+    return (chart_dir / "values-template.yaml").read_text()
 
 
-def render_values_template(cluster_spec: dict[str, Any]) -> str:
+def render_values_template(cluster_spec: dict[str, Any], chart_dir: Path = CHART_DIR) -> str:
     """KubeFATE's step 1: the values-template executed with the cluster yaml as context."""
-    rendered = _tpl_chart().render({"t": values_template_text(), "s": cluster_spec}, name="kubefate")
+    rendered = _tpl_chart().render({"t": values_template_text(chart_dir), "s": cluster_spec}, name="kubefate")
     (text,) = rendered.values()
     # KubeFATE removes a literal "<no value>" (missing keys render as zero values).
     return text.replace("<no value>", "")
 
 
-def cluster_values(cluster_spec: dict[str, Any]) -> dict[str, Any]:
+def cluster_values(cluster_spec: dict[str, Any], chart_dir: Path = CHART_DIR) -> dict[str, Any]:
     """The Helm values KubeFATE would pass for ``cluster_spec``."""
-    return yaml.safe_load(render_values_template(cluster_spec)) or {}
+    return yaml.safe_load(render_values_template(cluster_spec, chart_dir)) or {}
 
 
-def render_chart(values: dict[str, Any], *, name: str = "envoy-1", schema: bool = True) -> dict[str, str]:
+def render_chart(
+    values: dict[str, Any], *, name: str = "envoy-1", schema: bool = True, chart_dir: Path = CHART_DIR
+) -> dict[str, str]:
     """Step 2: the chart rendered with the values, as ``helm install <name>`` would."""
-    return chart(schema).render(values, name=name, namespace=RELEASE_NAMESPACE)
+    return chart(schema, chart_dir).render(values, name=name, namespace=RELEASE_NAMESPACE)
 
 
 def manifests(rendered: dict[str, str]) -> list[dict[str, Any]]:
@@ -81,8 +84,11 @@ def manifests(rendered: dict[str, str]) -> list[dict[str, Any]]:
     return objects
 
 
-def render_cluster(cluster_yaml: str, *, schema: bool = True) -> dict[tuple[str, str], dict[str, Any]]:
+def render_cluster(
+    cluster_yaml: str, *, schema: bool = True, chart_dir: Path = CHART_DIR
+) -> dict[tuple[str, str], dict[str, Any]]:
     """Cluster yaml text -> {(kind, name): object}, exactly through KubeFATE's two steps."""
     spec = yaml.safe_load(cluster_yaml)
-    rendered = render_chart(cluster_values(spec), name=spec.get("name") or "unnamed", schema=schema)
+    values = cluster_values(spec, chart_dir)
+    rendered = render_chart(values, name=spec.get("name") or "unnamed", schema=schema, chart_dir=chart_dir)
     return {(obj["kind"], obj["metadata"]["name"]): obj for obj in manifests(rendered)}

@@ -10,6 +10,11 @@ it is). This module makes the process resolve those names as the pod would:
   `ipv4:<ip>:<port>` while the TLS name check and the authority stay `<alias>` (the option
   `grpc.ssl_target_name_override`), i.e. the director's certificate must still name the alias.
 
+- Published ports (SANDBOX_POD_PORTS, `<containerPort>=<ip>:<nodePort>,...`, set by the kubelet for
+  ports a NodePort Service exposes): there is no kube-proxy and no pod network, so a gRPC server
+  that binds `<host>:<containerPort>` binds `<ip>:<nodePort>` instead, where the Service's nodePort
+  is reached (the node's address). Its log still names the address it was asked for.
+
 Nothing happens without SANDBOX_POD_ROOT, or for names the hosts file does not list.
 """
 
@@ -42,6 +47,29 @@ def _read_hosts(path: str) -> dict[str, str]:
 
 
 _HOSTS = _read_hosts(os.path.join(_ROOT, "etc", "hosts")) if _ROOT else {}
+_PORTS = dict(
+    pair.split("=", 1) for pair in os.environ.get("SANDBOX_POD_PORTS", "").split(",") if _ROOT and "=" in pair
+)
+
+
+def _published(address: str) -> str:
+    """`<host>:<port>` -> `<node ip>:<nodePort>` when that port is published, else as given."""
+    port = address.rsplit(":", 1)[-1]
+    return _PORTS.get(port, address)
+
+
+def _patch_bind(server_class: type) -> None:
+    original_secure = server_class.add_secure_port
+    original_insecure = server_class.add_insecure_port
+
+    def add_secure_port(self, address, server_credentials):  # type: ignore[no-untyped-def]
+        return original_secure(self, _published(address), server_credentials)
+
+    def add_insecure_port(self, address):  # type: ignore[no-untyped-def]
+        return original_insecure(self, _published(address))
+
+    server_class.add_secure_port = add_secure_port
+    server_class.add_insecure_port = add_insecure_port
 
 
 def _lookup(host: object) -> str | None:
@@ -97,6 +125,12 @@ def _patch_grpc(grpc: object) -> None:
 
     grpc.secure_channel = secure_channel  # type: ignore[attr-defined]
     grpc.insecure_channel = insecure_channel  # type: ignore[attr-defined]
+    if _PORTS:
+        import grpc._server  # only once grpc itself is imported
+        import grpc.aio._server
+
+        _patch_bind(grpc._server._Server)
+        _patch_bind(grpc.aio._server.Server)
 
 
 class _PatchGrpcOnImport(importlib.abc.MetaPathFinder):
@@ -119,6 +153,6 @@ class _PatchGrpcOnImport(importlib.abc.MetaPathFinder):
         return spec
 
 
-if _HOSTS:
+if _HOSTS or _PORTS:
     _patch_socket()
     sys.meta_path.insert(0, _PatchGrpcOnImport())

@@ -50,7 +50,6 @@ EXAMPLES = r"""
   openfl.envoy.envoy_result:
     batch: envoy_k8s_batch
     part: configmap
-
 """
 
 RETURN = r"""
