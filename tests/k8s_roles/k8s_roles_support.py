@@ -200,6 +200,9 @@ class Site:
                             "openfl_envoy_image_tag": "v0.3.0",
                             "openfl_k8s_kubeconfig": self.kubeconfig,
                             "openfl_k8s_context": CONTEXT,
+                            # The key make_envoy_cert gives every envoy: preflight and the pki stage keep it.
+                            "envoy_cert_key_type": "ec",
+                            "envoy_cert_curve": "secp256r1",
                         },
                     }
                 }

@@ -107,9 +107,6 @@ def make_kf_site(tmp_path, kf, sandbox, request):
                 "openfl_artifacts_dir": str(tmp_path / "artifacts"),
                 "envoy_cluster_health_timeout": 60,
                 "envoy_cluster_health_interval": 1,
-                # The pki stage keeps the test's certificates (make_envoy_cert: EC P-256 keys).
-                "envoy_cert_key_type": "ec",
-                "envoy_cert_curve": "secp256r1",
                 **host_vars,
             }
         return site.setup()

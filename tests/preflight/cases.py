@@ -5,7 +5,7 @@
 Each case edits a good inventory (catalogue_support.base_inventory: one site group, two envoys) so
 that exactly one thing is broken, and says which line must report it: `who` (the envoy, the site
 group or the file) and `what` (the field or file, a regex). Cases with `knobs` change the shared
-sandbox (a KubeFATE knob) and run alone. `xfail` names the check that is still missing.
+sandbox (a KubeFATE knob) and run alone.
 
 test_catalogue.py runs them; with PREFLIGHT_TABLE=<file> it writes the table case -> message.
 """
@@ -34,7 +34,6 @@ class Case:
     edit: Edit
     what: str
     who: Callable[[CaseInventory], str] = e1
-    xfail: str | None = None
     knobs: dict | None = None  # the sandbox KubeFATE's, for this case only
 
 
@@ -241,14 +240,6 @@ def kubefate_url_of_kube_api(inv: CaseInventory) -> str:
     return inv.endpoints.kube_url
 
 
-KEY_POLICY = "the key policy stops the envoy in the pki stage, naming it and priv.key; the other envoy rolls out"
-TOKEN_REJECTED = "the message names the site and the kubeconfig file, not openfl_k8s_kubeconfig/context nor a way out"
-NOT_KUBEFATE = "a URL that answers but is not KubeFATE is reported as a refused login (username/password)"
-CA_PATH = "envoy_sites raises on a missing openfl_kubefate_ca_path (hidden by failed_when): 'no result for this envoy'"
-NO_PASSPHRASE = (
-    "preflight lets a new CA without passphrase pass: the pki stage makes the PKI dirs, then fails naming no variable"
-)
-
 CASES = (
     # --- envoy inputs -----------------------------------------------------------------------------
     Case("name-uppercase", "envoy", rename_envoy("E1"), "inventory_hostname", who=lambda inv: f"{inv.token}-E1"),
@@ -338,7 +329,6 @@ CASES = (
         kube_token_rejected,
         "openfl_k8s_(kubeconfig|context)",
         who=site,
-        xfail=TOKEN_REJECTED,
     ),
     # --- site settings: KubeFATE ----------------------------------------------------------------------
     Case(
@@ -361,7 +351,6 @@ CASES = (
         site_var("openfl_kubefate_url", kubefate_url_of_kube_api),
         "openfl_kubefate_url",
         who=site,
-        xfail=NOT_KUBEFATE,
     ),
     Case(
         "kubefate-wrong-password",
@@ -383,7 +372,6 @@ CASES = (
         site_var("openfl_kubefate_ca_path", "/nonexistent/ca.pem"),
         "openfl_kubefate_ca_path",
         who=site,
-        xfail=CA_PATH,
     ),
     Case(
         "kubefate-old-version",
@@ -427,16 +415,14 @@ CASES = (
         lambda inv, pki: inv.envoys.pop("openfl_ca_passphrase"),
         "openfl_ca_passphrase",
         who=anyone,
-        xfail=NO_PASSPHRASE,
     ),
     Case(
         "envoy-key-corrupt",
         "pki",
         with_envoy_files(key_pem=b"-----BEGIN PRIVATE KEY-----\ngarbage\n"),
         "priv.key",
-        xfail=KEY_POLICY,
     ),
-    Case("envoy-key-other-type", "pki", with_envoy_files(), "priv.key|key", xfail=KEY_POLICY),
+    Case("envoy-key-other-type", "pki", with_envoy_files(), "priv.key|key"),
     # --- inventory shape --------------------------------------------------------------------------------
     Case(
         "envoy-in-two-site-groups",

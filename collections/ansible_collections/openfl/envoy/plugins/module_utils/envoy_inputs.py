@@ -36,6 +36,21 @@ def certificate_cn(envoy: str, path: str | None) -> tuple[str | None, list[str]]
     return (cn if isinstance(cn, str) else cn.decode()), []
 
 
+def key_errors(envoy: str, path: str | None, key: dict[str, Any] | None) -> list[str]:
+    """What the pki stage would stop at in the envoy's existing key (``key``: the key asked for and the
+    regenerate policy); none without ``key``, or when there is no key yet."""
+    if not key or not path:
+        return []
+    from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import existing_key_error
+    from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, PKIError
+
+    try:
+        problem = existing_key_error(path, KeySpec(key["type"], key["size"], key["curve"]), key["regenerate"])
+    except PKIError as exc:  # a bad key option: the envoy_cert role's argument check names it too
+        problem = str(exc)
+    return [f"{envoy}: {problem}"] if problem else []
+
+
 # --- many envoys at once --------------------------------------------------------------------------
 
 
@@ -69,16 +84,18 @@ INPUTS = (
 )
 
 
-def envoy_errors(entry: dict[str, Any]) -> list[str]:
+def envoy_errors(entry: dict[str, Any], key: dict[str, Any] | None = None) -> list[str]:
     cert_cn, cert_errors = certificate_cn(entry["name"], entry["certificate_path"])
     report = validate_envoy(EnvoyInput(name=entry["name"], cert_cn=cert_cn, **{k: entry[k] for k in INPUTS}))
-    return cert_errors + report.errors
+    return cert_errors + key_errors(entry["name"], entry.get("private_key_path"), key) + report.errors
 
 
-def check_envoys(entries: list[dict[str, Any]], any_errors_fatal: bool) -> tuple[dict[str, dict[str, Any]], list[str]]:
+def check_envoys(
+    entries: list[dict[str, Any]], any_errors_fatal: bool, key: dict[str, Any] | None = None
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """(one entry per envoy with its failure and errors, the bad envoys). With ``any_errors_fatal``
-    a good envoy fails too, naming the bad ones: nothing is half-applied."""
-    errors = {entry["name"]: envoy_errors(entry) for entry in entries}
+    a good envoy fails too, naming the bad ones: nothing is half-applied. ``key``: see key_errors."""
+    errors = {entry["name"]: envoy_errors(entry, key) for entry in entries}
     claims = [(e["name"], e["cluster"], e["namespace"]) for e in entries if e["namespace"]]
     for name, shared in shared_namespace_errors(claims).items():
         errors[name].extend(shared)

@@ -261,7 +261,9 @@ class KubefateClient:
                 self._token = str(token)
                 return
             raise KubefateAuthError(
-                f"login to {self.base_url} as {self._username!r} failed: HTTP {status} {_server_text(text)}", status
+                f"login to {self.base_url} as {self._username!r} failed: HTTP {status} {_server_text(text)}",
+                status,
+                text,
             )
         raise KubefateTransportError(f"login to {self.base_url} failed after {self.retries + 1} attempts: {last}")
 

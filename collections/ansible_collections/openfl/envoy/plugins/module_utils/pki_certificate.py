@@ -53,6 +53,51 @@ REGENERATE = ("never", "fail", "partial_idempotence", "full_idempotence", "alway
 REGENERATE_DEFAULT = "fail"
 
 
+def key_replacement(path: str, key: Any, problem: str | None, spec: KeySpec, regenerate: str) -> str | None:
+    """Why the existing key at ``path`` (``problem``: why it cannot be read) is replaced, None when it is kept;
+    PKIError with the way out when the ``regenerate`` policy forbids replacing it."""
+    keeps = "is not replaced unless the regenerate policy says so (a new key changes the Secret and restarts"
+    if problem is not None:
+        if regenerate not in ("full_idempotence", "always"):
+            raise PKIError(
+                f"{path}: {problem}; an existing key {keeps} the envoy; regenerate={regenerate}). Way out: restore "
+                "the key from a backup, or delete the file to get a new key, or set regenerate=full_idempotence "
+                "(envoy_cert_regenerate) for one run"
+            )
+        return problem
+    if regenerate == "always":
+        return "key regenerated on every run (regenerate=always)"
+    mismatch = spec.mismatch(key)
+    if mismatch is None or regenerate == "never":
+        return None
+    if regenerate == "fail":
+        raise PKIError(
+            f"{path}: {mismatch}; an existing key {keeps} the envoy; regenerate=fail). "
+            f"Way out: ask for the key it has (key_type/key_size/curve: {describe_key(key)}), "
+            "or replace it with regenerate=partial_idempotence (envoy_cert_regenerate), or keep it with "
+            "regenerate=never"
+        )
+    return f"key type changed ({mismatch})"
+
+
+def existing_key_error(path: str, spec: KeySpec, regenerate: str) -> str | None:
+    """What stops the pki stage at an envoy's existing key (unreadable, or of another type than asked, as
+    the policy says), read-only for preflight; None when there is no key or it is fine."""
+    data = read_file(path)
+    if data is None:
+        return None
+    key, problem = None, None
+    try:
+        key = load_private_key(data, path, None)[0]
+    except PKIError as exc:
+        problem = f"key unreadable ({exc})"
+    try:
+        key_replacement(path, key, problem, spec, regenerate)
+    except PKIError as exc:
+        return str(exc)
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # Leaf profiles
 # ---------------------------------------------------------------------------------------------
@@ -265,31 +310,11 @@ class CertificateBackend:
         """Whether an existing key is replaced, by the ``regenerate`` policy (a missing one always is)."""
         if self.regenerate_key:
             return
-        keeps = "is not replaced unless the regenerate policy says so (a new key changes the Secret and restarts"
-        if self.key_problem is not None:
-            if self.regenerate not in ("full_idempotence", "always"):
-                raise PKIError(
-                    f"{self.private_key_path}: {self.key_problem}; an existing key {keeps} the envoy; "
-                    f"regenerate={self.regenerate}). Way out: restore the key from a backup, or delete the file "
-                    "to get a new key, or set regenerate=full_idempotence (envoy_cert_regenerate) for one run"
-                )
-            why = self.key_problem
-        elif self.regenerate == "always":
-            why = "key regenerated on every run (regenerate=always)"
-        else:
-            mismatch = self.key_spec.mismatch(self.existing_key)
-            if mismatch is None or self.regenerate == "never":
-                return
-            if self.regenerate == "fail":
-                raise PKIError(
-                    f"{self.private_key_path}: {mismatch}; an existing key {keeps} the envoy; regenerate=fail). "
-                    f"Way out: ask for the key it has (key_type/key_size/curve: {describe_key(self.existing_key)}), "
-                    "or replace it with regenerate=partial_idempotence (envoy_cert_regenerate), or keep it with "
-                    "regenerate=never"
-                )
-            why = f"key type changed ({mismatch})"
-        self.reasons.insert(0, why)
-        self.regenerate_key = True
+        path, key, problem = self.private_key_path, self.existing_key, self.key_problem
+        why = key_replacement(path, key, problem, self.key_spec, self.regenerate)
+        if why is not None:
+            self.reasons.insert(0, why)
+            self.regenerate_key = True
 
     def _cert_reason(self, cert: Any, key: Any) -> str | None:
         if self.force:

@@ -132,6 +132,8 @@ def check_kubernetes(
         probe = probe_factory(path, context or None)
         probe.version()
     except K8sError as err:
+        if err.status in (401, 403):
+            return [_refused(using, err)]
         return [
             f"the Kubernetes API of {using} does not answer: {err.msg}; check that the cluster is up and that "
             "openfl_k8s_kubeconfig and openfl_k8s_context point at it"
@@ -142,7 +144,12 @@ def check_kubernetes(
             if not probe.can(verb, resource, group, subresource, namespace):
                 denied.append(f"{verb} {resource}{'/' + subresource if subresource else ''}")
     except K8sError as err:
-        return [f"{using}: cannot ask the API what the identity may do (SelfSubjectAccessReview): {err.msg}"]
+        if err.status == 401:
+            return [_refused(using, err)]
+        return [
+            f"{using}: cannot ask the API what the identity may do (SelfSubjectAccessReview): {err.msg}; check "
+            "openfl_k8s_kubeconfig and openfl_k8s_context"
+        ]
     if denied:
         return [
             f"the identity of {using} may not {', '.join(denied)} (SelfSubjectAccessReview, namespace "
@@ -152,7 +159,26 @@ def check_kubernetes(
     return []
 
 
+def _refused(using: str, err: K8sError) -> str:
+    return (
+        f"the Kubernetes API refused the credentials of {using} (HTTP {err.status}: {err.detail}); renew the token "
+        "or certificate of that context in openfl_k8s_kubeconfig, or set openfl_k8s_context to an identity it accepts"
+    )
+
+
 # --- KubeFATE ---------------------------------------------------------------------------------------
+
+
+def _kubefate_refusal(body: str | None) -> bool:
+    """Whether a refused login reads like KubeFATE's own (gin-jwt: ``{"code": 401, "message": ...}``), not
+    like a Kubernetes API server's Status (which has those keys too, with ``kind``)."""
+    import json
+
+    try:
+        parsed = json.loads(body or "")
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and {"code", "message"} <= set(parsed) and "kind" not in parsed
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
@@ -166,11 +192,19 @@ def check_kubefate(
     """(errors, warnings) for one KubeFATE service: it answers, the login succeeds (once: a refused login
     is not retried), and its service version is one the client supports."""
     url = connection.get("url") or ""
+    ca_path = connection.get("ca_path")
+    if ca_path and not os.path.isfile(ca_path):
+        return [f"openfl_kubefate_ca_path {ca_path!r} does not exist; set it to the PEM file of the CA of {url}"], []
     try:
         client = client_factory({**connection, "timeout": PROBE_TIMEOUT}, retries=PROBE_RETRIES)
         client.login()
         answer = client.request("GET", "/v1/version/")
     except KubefateAuthError as err:
+        if not _kubefate_refusal(err.body):
+            return [
+                f"openfl_kubefate_url {url} answers the login with HTTP {err.status} but not as KubeFATE does "
+                f"({err.server_error or 'no body'}); point openfl_kubefate_url at the KubeFATE service"
+            ], []
         return [
             f"the login to KubeFATE at {url} as {connection.get('username')!r} was refused "
             f"(HTTP {err.status}); check openfl_kubefate_username and openfl_kubefate_password"
@@ -240,9 +274,11 @@ def check_ca(
     passphrase: str | None,
     mode: str,
     envoy_valid_days: int,
+    new_key_needs: str | None = None,
 ) -> list[str]:
-    """Errors about the CA the pki stage would use: absent in mode ``existing``; present but not opening
-    with the passphrase, not a usable CA, expired, or expiring before an envoy certificate it would sign."""
+    """Errors about the CA the pki stage would use: absent in mode ``existing``, or absent while a new CA key
+    could not be made (``new_key_needs="passphrase"``: none is set); present but not opening with the
+    passphrase, not a usable CA, expired, or expiring before an envoy certificate it would sign."""
     from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import CABackend, check_ca_validity
     from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import (
         PKIError,
@@ -255,6 +291,11 @@ def check_ca(
     if key_data is None and read_file(certificate_path) is None:
         if mode == "existing":
             return [f"ca_mode existing: no CA at {certificate_path}; put your CA there or use ca_mode create"]
+        if new_key_needs == "passphrase":
+            return [
+                f"no CA at {certificate_path} yet, and openfl_ca_passphrase is not set: the new CA key is encrypted "
+                "with it; set openfl_ca_passphrase (in a vault), or ca_allow_unencrypted_key=true for a throw-away CA"
+            ]
         return []  # the pki stage creates it
     if key_data is not None:
         try:

@@ -78,6 +78,33 @@ options:
       certificate_path:
         description: The envoy certificate; when it exists its CN must equal the envoy name.
         type: path
+      private_key_path:
+        description: The envoy's private key; when it exists it must be usable as O(key) says.
+        type: path
+  key:
+    description:
+      - The key the pki stage asks for, and its policy for an existing key (the C(envoy_cert) role's
+        C(envoy_cert_key_type), C(envoy_cert_key_size), C(envoy_cert_curve), C(envoy_cert_regenerate)).
+      - An existing envoy key that is unreadable, or of another type or size while the policy forbids replacing
+        it, is an error here, before anything changes. Without O(key) existing keys are not checked.
+    type: dict
+    suboptions:
+      type:
+        description: V(rsa) or V(ec).
+        type: str
+        default: rsa
+      size:
+        description: The RSA key size.
+        type: int
+        default: 2048
+      curve:
+        description: The EC curve.
+        type: str
+        default: secp384r1
+      regenerate:
+        description: The policy for an existing key (M(openfl.envoy.envoy_certificates)' C(regenerate)).
+        type: str
+        default: fail
   any_errors_fatal:
     description:
       - V(true) - one bad envoy stops every envoy. V(false) - only bad envoys fail.
@@ -129,6 +156,13 @@ ENVOY_SPEC: dict[str, Any] = {
     "registry": {"type": "str"},
     "image": {"type": "str"},
     "image_tag": {"type": "raw"},
+    "private_key_path": {"type": "path"},
+}
+KEY_SPEC: dict[str, Any] = {
+    "type": {"type": "str", "default": "rsa"},
+    "size": {"type": "int", "default": 2048},
+    "curve": {"type": "str", "default": "secp384r1"},
+    "regenerate": {"type": "str", "default": "fail"},
 }
 
 
@@ -136,11 +170,13 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "envoys": {"type": "list", "elements": "dict", "required": True, "options": ENVOY_SPEC},
+            "key": {"type": "dict", "options": KEY_SPEC},
             "any_errors_fatal": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
-    results, bad = check_envoys(module.params["envoys"], module.params["any_errors_fatal"])
+    params = module.params
+    results, bad = check_envoys(params["envoys"], params["any_errors_fatal"], params["key"])
     errors = [error for entry in results.values() for error in entry["errors"]]
     module.exit_json(changed=False, envoys=results, errors=errors, bad=bad)
 

@@ -127,6 +127,16 @@ options:
         description: The validity of the envoy certificates the CA signs; the CA must last that long.
         type: int
         default: 365
+      passphrase_set:
+        description:
+          - Whether C(openfl_ca_passphrase) is set (asked without reading it, so that a lookup behind it makes
+            nothing). With no CA yet and mode V(create), the new CA key needs it.
+        type: bool
+        default: true
+      allow_unencrypted_key:
+        description: The ca role's C(ca_allow_unencrypted_key) - a new CA key may then be unencrypted.
+        type: bool
+        default: false
   not_checked:
     description:
       - Envoys of the inventory outside this run (C(--limit)); named in a warning, as neither checked nor changed.
@@ -201,6 +211,8 @@ CA_SPEC: dict[str, Any] = {
     "passphrase": {"type": "str", "no_log": True},
     "mode": {"type": "str", "choices": ["create", "existing"], "default": "create"},
     "valid_days": {"type": "int", "default": 365},
+    "passphrase_set": {"type": "bool", "default": True},
+    "allow_unencrypted_key": {"type": "bool", "default": False},
 }
 
 
@@ -217,9 +229,12 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    result = check_sites(
-        params["envoys"], params["groups"], params["chart_path"], params["ca"], params["any_errors_fatal"]
-    )
+    try:
+        result = check_sites(
+            params["envoys"], params["groups"], params["chart_path"], params["ca"], params["any_errors_fatal"]
+        )
+    except Exception as err:  # a probe that breaks must still say why, not leave every envoy without a result
+        module.fail_json(msg=f"the site checks could not run: {type(err).__name__}: {err}", envoys={})
     for warning in result.pop("warnings"):
         module.warn(warning)
     if params["not_checked"]:

@@ -94,14 +94,16 @@ def test_inventory_shape_and_missing_settings_skip_the_probes():
 
 
 class FakeK8s:
-    def __init__(self, kubeconfig, context, down=False, denied=()):
-        self.down, self.denied = down, set(denied)
+    def __init__(self, kubeconfig, context, down=False, denied=(), token_rejected=False):
+        self.down, self.denied, self.token_rejected = down, set(denied), token_rejected
 
     def version(self):
         if self.down:
             raise K8sError("cannot reach the Kubernetes API at https://k: refused")
 
     def can(self, verb, resource, group, subresource, namespace):
+        if self.token_rejected:
+            raise K8sError("create selfsubjectaccessreviews: HTTP 401", status=401, detail="Unauthorized")
         return (verb, resource) not in self.denied
 
 
@@ -126,6 +128,8 @@ def test_kubernetes_probe(tmp_path):
     assert "does not answer: cannot reach" in down[0]
     denied = check(path, "a", "ns", probe_factory=lambda kc, ctx: FakeK8s(kc, ctx, denied={("update", "secrets")}))
     assert "may not update secrets (SelfSubjectAccessReview, namespace 'ns')" in denied[0]
+    rejected = check(path, "a", "ns", probe_factory=lambda kc, ctx: FakeK8s(kc, ctx, token_rejected=True))
+    assert "refused the credentials of context 'a'" in rejected[0] and "openfl_k8s_kubeconfig" in rejected[0]
 
 
 class FakeKubefate:
@@ -148,9 +152,15 @@ class FakeKubefate:
 
 def test_kubefate_probe():
     check = site_probes.check_kubefate
-    refused = FakeKubefate(KubefateAuthError("no", 401))
+    refused = FakeKubefate(KubefateAuthError("no", 401, '{"code":401,"message":"incorrect Username or Password"}'))
     errors = check(KUBEFATE, refused)[0]
     assert refused.logins == 1 and "was refused (HTTP 401)" in errors[0] and "pw" not in errors[0]
+    status = '{"kind":"Status","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}'
+    not_kubefate = FakeKubefate(KubefateAuthError("no", 401, status))
+    assert "not as KubeFATE does (Unauthorized)" in check(KUBEFATE, not_kubefate)[0][0]
+    assert "openfl_kubefate_ca_path '/nonexistent/ca.pem' does not exist" in check(
+        dict(KUBEFATE, ca_path="/nonexistent/ca.pem"), FakeKubefate()
+    )[0][0]
     assert "does not answer" in check(KUBEFATE, FakeKubefate(KubefateTransportError("timed out")))[0][0]
     assert check(KUBEFATE, FakeKubefate(version="v1.4.1")) == ([], [])
     assert "supports v1.4.1 to v1.4.5" in check(KUBEFATE, FakeKubefate(version="v1.3.0"))[0][0]
@@ -166,3 +176,4 @@ def test_ca_probe(ca_dir):
     missing = str(ca_dir / "none.crt"), str(ca_dir / "none.key")
     assert check(*missing, PASS, "create", 365) == []
     assert "ca_mode existing: no CA" in check(*missing, PASS, "existing", 365)[0]
+    assert "openfl_ca_passphrase is not set" in check(*missing, None, "create", 365, "passphrase")[0]
