@@ -45,6 +45,16 @@ def test_helm_lint_strict_is_clean(values_file):
     assert [m for m in report["messages"] if m["severity"] != 1] == []
 
 
+@pytest.mark.parametrize("strict", [False, True], ids=["plain", "strict"])
+def test_helm_lint_of_bare_defaults_is_clean(strict, capfd):
+    """`helm lint charts/openfl-director` with no values file: no error, no warning; the name a cluster must
+    give shows as the lint-mode INFO of the template's `fail`."""
+    report = helm_python.lint(DIRECTOR_CHART_DIR, {}, strict=strict)
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] != 1] == []
+    assert "openfl-director: name is required" in capfd.readouterr().err
+
+
 def test_the_lint_gate_passes_on_the_chart():
     script = DIRECTOR_CHART_DIR.parents[1] / "scripts" / "chart_lint.py"
     spec = importlib.util.spec_from_file_location("chart_lint", script)

@@ -30,10 +30,10 @@ without its schema): each fails the render with a message naming the value.
 
 {{- define "openfl-director.validate" -}}
 {{- $name := .Values.name -}}
+{{- /* else-if: in a lint, fail only logs and rendering goes on (len of a missing name would break it) */ -}}
 {{- if or (not (kindIs "string" $name)) (not $name) -}}
 {{- fail "openfl-director: name is required (cluster yaml `name`: the director's KubeFATE cluster name)" -}}
-{{- end -}}
-{{- if or (gt (len $name) 53) (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $name)) -}}
+{{- else if or (gt (len $name) 53) (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $name)) -}}
 {{- fail (printf "openfl-director: name %q must be a DNS-1123 label (lower-case letters, digits, '-') of at most 53 characters" $name) -}}
 {{- end -}}
 {{- $d := .Values.director -}}

@@ -170,7 +170,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "envoys": {"type": "list", "elements": "dict", "required": True, "options": ENVOY_SPEC},
-            "key": {"type": "dict", "options": KEY_SPEC},
+            "key": {"type": "dict", "options": KEY_SPEC, "no_log": False},
             "any_errors_fatal": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
