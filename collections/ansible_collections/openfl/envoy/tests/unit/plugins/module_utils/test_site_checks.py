@@ -158,9 +158,10 @@ def test_kubefate_probe():
     status = '{"kind":"Status","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}'
     not_kubefate = FakeKubefate(KubefateAuthError("no", 401, status))
     assert "not as KubeFATE does (Unauthorized)" in check(KUBEFATE, not_kubefate)[0][0]
-    assert "openfl_kubefate_ca_path '/nonexistent/ca.pem' does not exist" in check(
-        dict(KUBEFATE, ca_path="/nonexistent/ca.pem"), FakeKubefate()
-    )[0][0]
+    assert (
+        "openfl_kubefate_ca_path '/nonexistent/ca.pem' does not exist"
+        in check(dict(KUBEFATE, ca_path="/nonexistent/ca.pem"), FakeKubefate())[0][0]
+    )
     assert "does not answer" in check(KUBEFATE, FakeKubefate(KubefateTransportError("timed out")))[0][0]
     assert check(KUBEFATE, FakeKubefate(version="v1.4.1")) == ([], [])
     assert "supports v1.4.1 to v1.4.5" in check(KUBEFATE, FakeKubefate(version="v1.3.0"))[0][0]
