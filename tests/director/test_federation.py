@@ -10,6 +10,7 @@ teardown is refused while envoys remain, then runs after them, and a new run res
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,6 +130,26 @@ def test_a_set_address_that_differs_from_the_read_back_one_stops_preflight(feder
         failure = run.failure(envoy)
         assert f"{envoy}: openfl_director_port" in failure and "differs from the director's read-back" in failure
         assert "remove openfl_director_port from the inventory" in failure
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("openfl_director_service_type", "Ingress"),
+        ("openfl_director_sample_shape", "28,28"),
+        ("openfl_director_namespace", "Openfl"),
+        ("openfl_director_node_port", 50051),
+    ],
+)
+def test_a_bad_director_input_stops_site_yml_before_anything_changes(federation, first_run, variable, value):
+    assert first_run.rc == 0
+    deployment = federation.kube.get("deployments", NAMESPACE, "director", group="apps")
+    run = federation.run("site.yml", extra=("-e", json.dumps({variable: value})))
+    assert run.rc != 0
+    assert run.failed("director") and variable in run.failure("director")
+    assert "PLAY [PKI" not in run.stdout  # preflight stopped the run
+    after = federation.kube.get("deployments", NAMESPACE, "director", group="apps")
+    assert after["metadata"]["resourceVersion"] == deployment["metadata"]["resourceVersion"]
 
 
 def test_the_director_goes_only_after_the_envoys_and_a_new_run_restores_it(federation, first_run):
