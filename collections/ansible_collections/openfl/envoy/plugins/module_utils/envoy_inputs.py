@@ -45,7 +45,7 @@ def key_errors(envoy: str, path: str | None, key: dict[str, Any] | None) -> list
     from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, PKIError
 
     try:
-        problem = existing_key_error(path, KeySpec(key["type"], key["size"], key["curve"]), key["regenerate"])
+        problem = existing_key_error(path, KeySpec.from_params(key), key["regenerate"])
     except PKIError as exc:  # a bad key option: the envoy_cert role's argument check names it too
         problem = str(exc)
     return [f"{envoy}: {problem}"] if problem else []

@@ -144,8 +144,8 @@ def check_sites(
         warnings.extend(warned)
     if ca:
         paths = (ca["certificate_path"], ca["private_key_path"])
-        new_key_needs = None if ca.get("passphrase_set", True) or ca.get("allow_unencrypted_key") else "passphrase"
-        shared.extend(probes.ca(*paths, ca.get("passphrase"), ca["mode"], ca["valid_days"], new_key_needs))
+        missing = not ca.get("passphrase_set", True) and not ca.get("allow_unencrypted_key")
+        shared.extend(probes.ca(*paths, ca.get("passphrase"), ca["mode"], ca["valid_days"], missing))
     for name in names:
         errors[name].extend(shared)
 

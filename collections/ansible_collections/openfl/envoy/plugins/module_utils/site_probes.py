@@ -10,6 +10,7 @@ and ``GET /v1/version/``, the chart is packaged in memory, the CA key is opened 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable
@@ -172,8 +173,6 @@ def _refused(using: str, err: K8sError) -> str:
 def _kubefate_refusal(body: str | None) -> bool:
     """Whether a refused login reads like KubeFATE's own (gin-jwt: ``{"code": 401, "message": ...}``), not
     like a Kubernetes API server's Status (which has those keys too, with ``kind``)."""
-    import json
-
     try:
         parsed = json.loads(body or "")
     except ValueError:
@@ -274,11 +273,11 @@ def check_ca(
     passphrase: str | None,
     mode: str,
     envoy_valid_days: int,
-    new_key_needs: str | None = None,
+    passphrase_missing: bool = False,
 ) -> list[str]:
     """Errors about the CA the pki stage would use: absent in mode ``existing``, or absent while a new CA key
-    could not be made (``new_key_needs="passphrase"``: none is set); present but not opening with the
-    passphrase, not a usable CA, expired, or expiring before an envoy certificate it would sign."""
+    could not be made (``passphrase_missing``); present but not opening with the passphrase, not a usable CA,
+    expired, or expiring before an envoy certificate it would sign."""
     from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import CABackend, check_ca_validity
     from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import (
         PKIError,
@@ -291,7 +290,7 @@ def check_ca(
     if key_data is None and read_file(certificate_path) is None:
         if mode == "existing":
             return [f"ca_mode existing: no CA at {certificate_path}; put your CA there or use ca_mode create"]
-        if new_key_needs == "passphrase":
+        if passphrase_missing:
             return [
                 f"no CA at {certificate_path} yet, and openfl_ca_passphrase is not set: the new CA key is encrypted "
                 "with it; set openfl_ca_passphrase (in a vault), or ca_allow_unencrypted_key=true for a throw-away CA"

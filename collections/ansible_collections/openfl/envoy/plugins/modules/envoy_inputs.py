@@ -89,21 +89,25 @@ options:
         it, is an error here, before anything changes. Without O(key) existing keys are not checked.
     type: dict
     suboptions:
-      type:
-        description: V(rsa) or V(ec).
+      key_type:
+        description: The key type.
         type: str
+        choices: [rsa, ec]
         default: rsa
-      size:
+      key_size:
         description: The RSA key size.
         type: int
+        choices: [2048, 3072, 4096]
         default: 2048
       curve:
         description: The EC curve.
         type: str
+        choices: [secp256r1, secp384r1]
         default: secp384r1
       regenerate:
         description: The policy for an existing key (M(openfl.envoy.envoy_certificates)' C(regenerate)).
         type: str
+        choices: [never, fail, partial_idempotence, full_idempotence, always]
         default: fail
   any_errors_fatal:
     description:
@@ -141,6 +145,8 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openfl.envoy.plugins.module_utils.envoy_inputs import check_envoys
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import REGENERATE, REGENERATE_DEFAULT
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import key_argument_spec
 
 ENVOY_SPEC: dict[str, Any] = {
     "name": {"type": "str", "required": True},
@@ -159,10 +165,8 @@ ENVOY_SPEC: dict[str, Any] = {
     "private_key_path": {"type": "path"},
 }
 KEY_SPEC: dict[str, Any] = {
-    "type": {"type": "str", "default": "rsa"},
-    "size": {"type": "int", "default": 2048},
-    "curve": {"type": "str", "default": "secp384r1"},
-    "regenerate": {"type": "str", "default": "fail"},
+    **key_argument_spec(key_size=2048),
+    "regenerate": {"type": "str", "choices": list(REGENERATE), "default": REGENERATE_DEFAULT},
 }
 
 

@@ -177,4 +177,4 @@ def test_ca_probe(ca_dir):
     missing = str(ca_dir / "none.crt"), str(ca_dir / "none.key")
     assert check(*missing, PASS, "create", 365) == []
     assert "ca_mode existing: no CA" in check(*missing, PASS, "existing", 365)[0]
-    assert "openfl_ca_passphrase is not set" in check(*missing, None, "create", 365, "passphrase")[0]
+    assert "openfl_ca_passphrase is not set" in check(*missing, None, "create", 365, passphrase_missing=True)[0]
