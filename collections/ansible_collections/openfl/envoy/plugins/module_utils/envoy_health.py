@@ -82,6 +82,9 @@ FAILED_SETTLE = 10.0  # seconds a Failed job without end_time may still turn int
 FIRST_PAUSE = 0.5  # polls start at this pause and grow by half up to the interval
 NO_POD = "none now (a failed install removes the release; before that: missing Secret, ConfigMap or ServiceAccount?)"
 JOB, HEALTH = "job", "health"
+# Lines of a failed instance's log searched for why its shard was not registered: OpenFL logs the
+# reason above a traceback that rich wraps to far more lines than the excerpt shows.
+FAILURE_LOG_LINES = 500
 
 
 # ---------------------------------------------------------------------------------------------
@@ -505,24 +508,23 @@ class EnvoyHealth:
     # -- verdicts ----------------------------------------------------------------------------
 
     def _failure_log(self, watch: _Watch) -> tuple[list[str], list[str]]:
-        """Fresh container states and the last log lines (of the crashed instance when it
-        restarted), as the role's rescue read them; (lines, notes) where notes say what could
-        not be read."""
+        """Fresh container states and the last FAILURE_LOG_LINES log lines (of the crashed instance
+        when it restarted); (lines, notes) where notes say what could not be read."""
         try:
             self._read_pods(watch)
             source = log_source(watch.containers, self.options.fatal_reasons)
             if source is None:
                 return [], []
-            count = self.options.excerpt_lines
-            return self._read_log(watch, source["pod"], source["restarts"] > 0, count), []
+            return self._read_log(watch, source["pod"], source["restarts"] > 0, FAILURE_LOG_LINES), []
         except HealthError as err:
             return [], [err.msg]
 
     def _end(self, watch: _Watch, reason: str) -> None:
         """The failure verdict, worded as wait.yml (job phase) or health.yml (health phase) did."""
         job = watch.phase == JOB
-        lines, notes = self._failure_log(watch)
-        text, reasons = failure_text(reason, lines, notes)
+        log, notes = self._failure_log(watch)
+        text, reasons = failure_text(reason, log, notes)
+        lines = log_tail(log, self.options.excerpt_lines)
         pod = (job_pod_text if job else health_pod_text)(watch.containers, lines)
         msg = f"{watch.target.name if job else watch.target.label}: {text}. {pod}"
         registered, summary = watch.marker is not None, job_summary(watch.job)

@@ -308,7 +308,7 @@ def test_crash_loop_during_the_job_fails_fast_with_the_crashed_log(world):
     assert verdict["msg"].endswith(f"Last log lines: {STARTING} | {CN_ERROR}")
     assert verdict["log_excerpt"] == [STARTING, CN_ERROR] and verdict["restarts"] == [3]
     (log_call,) = [c for c in kube.calls if c[0] == "log"]
-    assert log_call[2]["previous"] is True and log_call[2]["tail_lines"] == 20
+    assert log_call[2]["previous"] is True and log_call[2]["tail_lines"] == eh.FAILURE_LOG_LINES
 
 
 def test_pods_are_not_watched_before_the_grace(world):

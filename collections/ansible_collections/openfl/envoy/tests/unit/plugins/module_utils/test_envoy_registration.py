@@ -89,6 +89,20 @@ def test_rejection_of_a_crash_looping_envoy_leads_the_reasons(world, version):
     assert verdict["msg"].startswith(f"{crash}. T{rejected[1:]}. Container states: ")
 
 
+def test_rejection_above_a_long_traceback_still_leads_the_reasons(world):
+    """OpenFL logs the reason, then a traceback that rich wraps to far more lines than the excerpt:
+    seen first as CrashLoopBackOff, the failure still says why, and the excerpt stays short."""
+    kube = world.kube[("/kc", "a")]
+    kube.pods["openfl-e1"] = lambda now: [pod(waiting="CrashLoopBackOff", restarts=1)]
+    traceback = [f'  File "/a/long/path/site-packages/grpc/_channel.py", line {n}, in __call__' for n in range(60)]
+    kube.previous_logs["openfl-e1"] = "\n".join([STARTING, LINES["1.5"]["unreported"], *traceback]) + "\n"
+    verdict = world.run([target("e1")])["e1"]
+    unreported = f"{names.REJECTION_REASONS['unreported']}: {LINES['1.5']['unreported']}"
+    assert verdict["failed"] and verdict["reasons"][0] == unreported
+    assert f"(CrashLoopBackOff). T{unreported[1:]}. Container states: " in verdict["msg"]
+    assert verdict["log_excerpt"] == traceback[-20:]
+
+
 def test_rejection_while_the_job_runs(world):
     world.kubefate["http://kf-a.example:8080"].jobs["u1"] = timeline((0, job("u1", "Running")))
     kube = world.kube[("/kc", "a")]
