@@ -22,7 +22,13 @@ from ansible_collections.openfl.envoy.plugins.module_utils.envoy_health import (
     log_lines,
     log_tail,
 )
-from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import K8sError, call, k8s_client, new_api_client
+from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import (
+    K8sError,
+    RestApi,
+    call,
+    endpoint_name,
+    new_api_client,
+)
 
 # The chart's fixed names (charts/openfl-director) and the director-cert Secret the chart mounts.
 SECRET_NAME = "director-cert"
@@ -114,9 +120,9 @@ class DirectorReader:
 
     def __init__(self, kubeconfig: str | None, context: str | None, namespace: str) -> None:
         api = new_api_client(kubeconfig, context)
-        self.core, self.apps = k8s_client.CoreV1Api(api), k8s_client.AppsV1Api(api)
+        self.core = self.apps = RestApi(api)
         self.namespace = namespace
-        self.endpoint = f"the Kubernetes API at {api.configuration.host}" + (f" (context {context})" if context else "")
+        self.endpoint = endpoint_name(api, context)
 
     def _call(self, what: str, method: Any, *args: Any, **kwargs: Any) -> Any:
         return call(self.endpoint, what, method, *args, **kwargs)

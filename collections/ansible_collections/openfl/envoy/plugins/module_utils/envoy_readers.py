@@ -15,8 +15,8 @@ from typing import Any
 from ansible_collections.openfl.envoy.plugins.module_utils import envoy as names
 from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import (
     K8sError,
+    RestApi,
     call,
-    k8s_client,
     new_api_client,
 )
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
@@ -124,7 +124,8 @@ def kube_reader_from_config(kubeconfig: str | None, context: str | None) -> Kube
         api = new_api_client(kubeconfig, context)
     except K8sError as err:
         raise EndpointError(err.msg) from None
-    return KubeReader(k8s_client.CoreV1Api(api), k8s_client.AppsV1Api(api), api.configuration.host, context)
+    rest = RestApi(api)
+    return KubeReader(rest, rest, api.configuration.host, context)
 
 
 class Endpoint:

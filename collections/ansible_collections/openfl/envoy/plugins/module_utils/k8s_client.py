@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The Kubernetes connection of the collection's modules: one API client per (kubeconfig, context).
 
-Objects travel as plain dicts (the API's JSON, ``_preload_content=False``) rather than the
-client's model classes: what the modules compare and return is what ``kubectl get -o json``
-shows. Requests are retried once at most and time out, so an API server that is down fails a
-run at once; such failures name the API server, so that nobody blames an envoy for an
-unreachable cluster.
+Objects travel as plain dicts (the API's JSON) rather than the client's model classes: what the
+modules compare and return is what ``kubectl get -o json`` shows. Requests go out through the
+client's ApiClient (its kubeconfig, TLS and token handling) by path, not through the typed API
+classes: in kubernetes >= 37 those import several hundred model classes, about half a second of
+every module process, for JSON that is never turned into a model. Requests are retried once at
+most and time out, so an API server that is down fails a run at once; such failures name the
+API server, so that nobody blames an envoy for an unreachable cluster.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def new_api_client(kubeconfig: str | None, context: str | None) -> Any:
 
 
 def call(endpoint: str, what: str, method: Any, *args: Any, raw: bool = False, **kwargs: Any) -> Any:
-    """One typed API call as JSON (``raw``: as text); None for 404. ``endpoint`` and ``what`` name it in errors."""
+    """One API call as JSON (``raw``: as text); None for 404. ``endpoint`` and ``what`` name it in errors."""
     try:
         answer = method(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs)
     except ApiException as err:
@@ -105,41 +107,119 @@ def call(endpoint: str, what: str, method: Any, *args: Any, raw: bool = False, *
     return json.loads(text) if text else {}
 
 
+def endpoint_name(api_client: Any, context: str | None) -> str:
+    """How errors name the API server."""
+    return f"the Kubernetes API at {api_client.configuration.host}" + (f" (context {context})" if context else "")
+
+
+class RestApi:
+    """Requests by path over an ApiClient, answering like the typed client with
+    ``_preload_content=False`` (a response with ``.data``; ApiException for a status other than 2xx).
+    The few typed calls the readers make keep their names, so readers and their test fakes agree."""
+
+    def __init__(self, api_client: Any) -> None:
+        self.api_client = api_client
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        content_type: str = "application/json",
+        _preload_content: bool = False,
+        _request_timeout: Any = None,
+    ) -> Any:
+        headers = {"Accept": "application/json, */*"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        params = [(k, str(v).lower() if isinstance(v, bool) else v) for k, v in (query or {}).items() if v is not None]
+        client = self.api_client
+        if not hasattr(client, "param_serialize"):  # kubernetes < 37 (the legacy generator)
+            return client.call_api(
+                path, method, query_params=params, header_params=headers, body=body, auth_settings=["BearerToken"],
+                _preload_content=False, _return_http_data_only=True, _request_timeout=_request_timeout,
+            )  # fmt: skip
+        serialized = client.param_serialize(
+            method, path, query_params=params, header_params=headers, body=body, auth_settings=["BearerToken"]
+        )
+        answer = client.call_api(*serialized, _request_timeout=_request_timeout)
+        answer.read()
+        if not 200 <= answer.status <= 299:
+            raise ApiException.from_response(http_resp=answer, body=None, data=None)
+        return answer.response
+
+    def list_namespaced_pod(self, namespace: str, label_selector: str | None = None, **kw: Any) -> Any:
+        query = {"labelSelector": label_selector}
+        return self.request("GET", f"/api/v1/namespaces/{namespace}/pods", query=query, **kw)
+
+    def read_namespaced_pod_log(
+        self, name: str, namespace: str, container: str | None = None, previous: bool | None = None,
+        tail_lines: int | None = None, **kw: Any,
+    ) -> Any:  # fmt: skip
+        query = {"container": container, "previous": previous, "tailLines": tail_lines}
+        return self.request("GET", f"/api/v1/namespaces/{namespace}/pods/{name}/log", query=query, **kw)
+
+    def read_namespaced_deployment(self, name: str, namespace: str, **kw: Any) -> Any:
+        return self.request("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}", **kw)
+
+    def read_namespaced_service(self, name: str, namespace: str, **kw: Any) -> Any:
+        return self.request("GET", f"/api/v1/namespaces/{namespace}/services/{name}", **kw)
+
+    def list_node(self, **kw: Any) -> Any:
+        return self.request("GET", "/api/v1/nodes", **kw)
+
+    def get_code(self, **kw: Any) -> Any:
+        return self.request("GET", "/version/", **kw)
+
+    def create_self_subject_access_review(self, body: dict[str, Any], **kw: Any) -> Any:
+        return self.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body, **kw)
+
+
+# The plural of each namespaced kind K8sApi writes, in the API's paths.
+PLURALS = {"secret": "secrets", "config_map": "configmaps"}
+
+
 class K8sApi:
     """Core objects of one namespace at a time, as dicts, over one API client."""
 
     def __init__(self, kubeconfig: str | None, context: str | None) -> None:
-        self.api_client = new_api_client(kubeconfig, context)
-        self.core = k8s_client.CoreV1Api(self.api_client)
-        host = self.api_client.configuration.host
-        self.endpoint = f"the Kubernetes API at {host}" + (f" (context {context})" if context else "")
+        api_client = new_api_client(kubeconfig, context)
+        self.rest = RestApi(api_client)
+        self.endpoint = endpoint_name(api_client, context)
 
-    def _call(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        return call(self.endpoint, what, getattr(self.core, method), *args, **kwargs)
+    def _call(self, what: str, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
+        return call(self.endpoint, what, self.rest.request, method, path, body, **kwargs)
 
     def namespace(self, name: str) -> dict[str, Any] | None:
-        return self._call(f"read namespace {name}", "read_namespace", name)
+        return self._call(f"read namespace {name}", "GET", f"/api/v1/namespaces/{name}")
 
     def create_namespace(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call(f"create namespace {body['metadata']['name']}", "create_namespace", body)
+        return self._call(f"create namespace {body['metadata']['name']}", "POST", "/api/v1/namespaces", body)
 
     def patch_namespace(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._call(f"patch namespace {name}", "patch_namespace", name, body)
+        # A dict body is a strategic merge patch, as the typed client sends it.
+        what, path = f"patch namespace {name}", f"/api/v1/namespaces/{name}"
+        return self._call(what, "PATCH", path, body, content_type="application/strategic-merge-patch+json")
 
     def read(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        """``kind`` is ``secret`` or ``config_map`` (the client's method names)."""
-        return self._call(f"read {kind} {namespace}/{name}", f"read_namespaced_{kind}", name, namespace)
+        """``kind`` is ``secret`` or ``config_map``."""
+        return self._call(f"read {kind} {namespace}/{name}", "GET", self._path(kind, namespace, name))
 
     def create(self, kind: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         name = body["metadata"]["name"]
-        return self._call(f"create {kind} {namespace}/{name}", f"create_namespaced_{kind}", namespace, body)
+        return self._call(f"create {kind} {namespace}/{name}", "POST", self._path(kind, namespace), body)
 
     def replace(self, kind: str, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         name = body["metadata"]["name"]
-        return self._call(f"replace {kind} {namespace}/{name}", f"replace_namespaced_{kind}", name, namespace, body)
+        return self._call(f"replace {kind} {namespace}/{name}", "PUT", self._path(kind, namespace, name), body)
 
     def delete(self, kind: str, namespace: str, name: str) -> Any:
-        return self._call(f"delete {kind} {namespace}/{name}", f"delete_namespaced_{kind}", name, namespace)
+        return self._call(f"delete {kind} {namespace}/{name}", "DELETE", self._path(kind, namespace, name))
+
+    @staticmethod
+    def _path(kind: str, namespace: str, name: str = "") -> str:
+        return f"/api/v1/namespaces/{namespace}/{PLURALS[kind]}" + (f"/{name}" if name else "")
 
 
 class K8sConnections:

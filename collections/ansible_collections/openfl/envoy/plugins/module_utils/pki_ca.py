@@ -376,7 +376,7 @@ class SigningCA:
             data = read_file(self.private_key_path)
             if data is None:
                 raise PKIError(f"{self.private_key_path}: CA private key not found")
-            key = load_private_key(data, self.private_key_path, self.passphrase)[0]
+            key = load_private_key(data, self.private_key_path, self.passphrase, signs=True)[0]
             if not same_public_key(key.public_key(), self.cert.public_key()):
                 raise PKIError(f"{self.private_key_path} does not match {self.certificate_path}")
             self._key = key

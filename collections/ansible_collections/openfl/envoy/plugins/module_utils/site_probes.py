@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ansible_collections.openfl.envoy.plugins.module_utils.chart_upload import ChartPackage
-from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import K8sError, call, new_api_client
+from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import K8sError, RestApi, call, new_api_client
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     KubefateAuthError,
     KubefateClient,
@@ -64,12 +64,9 @@ class K8sProbe:
     """The two read-only calls the probe makes, over one API client (tests give a fake)."""
 
     def __init__(self, kubeconfig: str, context: str | None) -> None:
-        from kubernetes import client as k8s_client
-
         api = new_api_client(kubeconfig, context)
         self.endpoint = f"the Kubernetes API at {api.configuration.host}"
-        self._version = k8s_client.VersionApi(api)
-        self._authz = k8s_client.AuthorizationV1Api(api)
+        self._version = self._authz = RestApi(api)
 
     def version(self) -> Any:
         return call(self.endpoint, "get version", self._version.get_code)
