@@ -37,6 +37,12 @@ options:
     type: list
     elements: str
     required: true
+  part:
+    description:
+      - The key of the envoy's entry to report, when the shared step returns several results per envoy (for
+        example its Secret and its ConfigMap, each reported by a task of its own).
+      - Unset, the whole entry is reported.
+    type: str
 """
 
 EXAMPLES = r"""
