@@ -122,3 +122,46 @@ def verdicts(
         else:
             results[name] = {"failed": False, "errors": []}
     return results, bad
+
+
+# --- the module: its options and its result (modules/envoy_inputs.py and its action plugin) -------
+
+ENVOY_SPEC: dict[str, Any] = {
+    "name": {"type": "str", "required": True},
+    "cluster": {"type": "str", "default": ""},
+    "certificate_path": {"type": "path"},
+    "namespace": {"type": "str"},
+    "python_dir": {"type": "path"},
+    "envoy_config": {"type": "raw"},
+    "director_fqdn": {"type": "str"},
+    "director_ip": {"type": "str"},
+    "director_port": {"type": "raw"},
+    "director_agg_port": {"type": "raw"},
+    "registry": {"type": "str"},
+    "image": {"type": "str"},
+    "image_tag": {"type": "raw"},
+    "private_key_path": {"type": "path"},
+}
+
+
+def argument_spec() -> dict[str, Any]:
+    """The options of openfl.envoy.envoy_inputs (the module documents them)."""
+    from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import REGENERATE, REGENERATE_DEFAULT
+    from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import key_argument_spec
+
+    key = {
+        **key_argument_spec(key_size=2048),
+        "regenerate": {"type": "str", "choices": list(REGENERATE), "default": REGENERATE_DEFAULT},
+    }
+    return {
+        "envoys": {"type": "list", "elements": "dict", "required": True, "options": ENVOY_SPEC},
+        "key": {"type": "dict", "options": key, "no_log": False},
+        "any_errors_fatal": {"type": "bool", "default": True},
+    }
+
+
+def run(params: dict[str, Any], check_mode: bool = False, diff: bool = False) -> dict[str, Any]:
+    """The module's result for validated ``params``; read-only, so check mode and diff change nothing."""
+    results, bad = check_envoys(params["envoys"], params["any_errors_fatal"], params["key"])
+    errors = [error for entry in results.values() for error in entry["errors"]]
+    return {"changed": False, "envoys": results, "errors": errors, "bad": bad}

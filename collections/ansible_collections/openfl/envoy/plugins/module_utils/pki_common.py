@@ -77,42 +77,56 @@ def require_cryptography(module: Any) -> None:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
 
 
-def run_pki_module(
-    module: Any, build: Callable[[], Any], error_prefix: str, path: str, private_dirs: list[str] | None = None
-) -> None:
-    """The main() of x509_ca and x509_certificate: the backend's steps, then exit_json or fail_json.
+def pki_result(
+    build: Callable[[], Any],
+    check_mode: bool,
+    diff: bool,
+    error_prefix: str,
+    path: str,
+    private_dirs: list[str] | None = None,
+) -> dict[str, Any]:
+    """The result of x509_ca and x509_certificate: the backend's steps, as a module result (``failed``
+    and ``msg`` on failure, ``warnings``).
 
     ``build`` makes the backend (inside the error handling, so a missing CA or a bad key option fails the module);
     every failure message starts with ``error_prefix``; ``path`` names the file of an OSError that names none;
     ``private_dirs`` are kept owner-only first (see keep_private_dirs).
     """
-    require_cryptography(module)
     narrowed: list[str] = []
+    warnings: list[str] = []
     try:
-        narrowed = keep_private_dirs(private_dirs or [], module.check_mode)
+        narrowed = keep_private_dirs(private_dirs or [], check_mode)
         backend = build()
-        recovered = (
-            None if module.check_mode else recover_unit(os.path.dirname(os.path.abspath(backend.certificate_path)))
-        )
+        recovered = None if check_mode else recover_unit(os.path.dirname(os.path.abspath(backend.certificate_path)))
         if recovered:
-            module.warn(f"{error_prefix}{backend.certificate_path}: {recovered}")
+            warnings.append(f"{error_prefix}{backend.certificate_path}: {recovered}")
         backend.set_existing()
-        if backend.needs_regeneration() and not module.check_mode:
+        if backend.needs_regeneration() and not check_mode:
             backend.generate()
-        if backend.changed and not module.check_mode:
+        if backend.changed and not check_mode:
             backend.write()
         result = backend.dump()
-        if module._diff:
+        if diff:
             result["diff"] = backend.diff()
     except PKIError as exc:
-        module.fail_json(msg=f"{error_prefix}{exc}")
+        return {"changed": False, "failed": True, "msg": f"{error_prefix}{exc}"}
     except OSError as exc:
-        module.fail_json(msg=f"{error_prefix}{exc.filename or path}: {exc.strerror}")
-    for warning in backend.warnings:
-        module.warn(warning)
+        return {"changed": False, "failed": True, "msg": f"{error_prefix}{exc.filename or path}: {exc.strerror}"}
+    warnings += backend.warnings
+    if warnings:
+        result["warnings"] = warnings
     if private_dirs is not None:
         result["private_dirs_changed"] = narrowed
-    module.exit_json(changed=backend.changed or bool(narrowed), **result)
+    return dict(result, changed=backend.changed or bool(narrowed))
+
+
+def exit_module(module: Any, result: dict[str, Any]) -> None:
+    """End an AnsibleModule with a module result of this collection (``failed``/``msg``, ``warnings``)."""
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    if result.get("failed"):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ description:
   - A key or certificate that is regenerated for any reason but a missing file comes with a warning naming the
     envoy and the reason.
   - Meant to run once per play (C(run_once)), followed by M(openfl.envoy.envoy_result) per envoy.
+  - Its action plugin runs it in the controller's worker (the PKI lives on the control node), with no module process.
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
@@ -133,39 +134,20 @@ envoys:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.envoy_certificates import issue_all
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import REGENERATE, REGENERATE_DEFAULT
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import key_argument_spec, require_cryptography
-
-ENVOY_SPEC = {
-    "common_name": {"type": "str", "required": True},
-    "certificate_path": {"type": "path", "required": True},
-    "private_key_path": {"type": "path", "required": True},
-    "root_ca_path": {"type": "path", "required": True},
-    "subject_alt_names": {"type": "list", "elements": "str", "default": []},
-    "force": {"type": "bool", "default": False},
-    "regenerate": {"type": "str", "choices": list(REGENERATE), "default": REGENERATE_DEFAULT},
-}
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import exit_module, require_cryptography
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
+    envoy_certificates_argument_spec as argument_spec,
+)
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
+    run_envoy_certificates,
+)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "envoys": {"type": "list", "elements": "dict", "required": True, "options": ENVOY_SPEC},
-            "ca_certificate_path": {"type": "path", "required": True},
-            "ca_private_key_path": {"type": "path", "required": True},
-            "ca_passphrase": {"type": "str", "no_log": True},
-            "ca_chain_path": {"type": "path"},
-            "organization_name": {"type": "str"},
-            **key_argument_spec(key_size=2048),
-            "valid_days": {"type": "int", "default": 365},
-            "renew_before_days": {"type": "int", "default": 30},
-        },
-        supports_check_mode=True,
-    )
+    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     require_cryptography(module)
-    results = issue_all(module.params, module.check_mode)
-    module.exit_json(changed=any(r.get("changed") for r in results.values()), envoys=results)
+    exit_module(module, run_envoy_certificates(module.params, module.check_mode, module._diff))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ description:
   - With O(any_errors_fatal=true) one bad envoy stops every envoy; the good ones fail with a message naming the bad
     ones, so nothing is half-applied.
   - Meant to run once per play (C(run_once)), followed by M(openfl.envoy.envoy_result) per envoy. Read-only.
+  - Its action plugin runs it in the controller's worker (it reads only files of the control node), with no module
+    process.
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
@@ -141,48 +143,14 @@ bad:
   elements: str
 """
 
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.envoy_inputs import check_envoys
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import REGENERATE, REGENERATE_DEFAULT
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import key_argument_spec
-
-ENVOY_SPEC: dict[str, Any] = {
-    "name": {"type": "str", "required": True},
-    "cluster": {"type": "str", "default": ""},
-    "certificate_path": {"type": "path"},
-    "namespace": {"type": "str"},
-    "python_dir": {"type": "path"},
-    "envoy_config": {"type": "raw"},
-    "director_fqdn": {"type": "str"},
-    "director_ip": {"type": "str"},
-    "director_port": {"type": "raw"},
-    "director_agg_port": {"type": "raw"},
-    "registry": {"type": "str"},
-    "image": {"type": "str"},
-    "image_tag": {"type": "raw"},
-    "private_key_path": {"type": "path"},
-}
-KEY_SPEC: dict[str, Any] = {
-    **key_argument_spec(key_size=2048),
-    "regenerate": {"type": "str", "choices": list(REGENERATE), "default": REGENERATE_DEFAULT},
-}
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_inputs import argument_spec, run
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "envoys": {"type": "list", "elements": "dict", "required": True, "options": ENVOY_SPEC},
-            "key": {"type": "dict", "options": KEY_SPEC, "no_log": False},
-            "any_errors_fatal": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    results, bad = check_envoys(params["envoys"], params["any_errors_fatal"], params["key"])
-    errors = [error for entry in results.values() for error in entry["errors"]]
-    module.exit_json(changed=False, envoys=results, errors=errors, bad=bad)
+    # Plays run it as its action plugin does, in the controller's worker; this is the same check.
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module.exit_json(**run(module.params, module.check_mode, module._diff))
 
 
 if __name__ == "__main__":

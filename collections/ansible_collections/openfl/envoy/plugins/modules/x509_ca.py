@@ -24,6 +24,7 @@ description:
   - A new CA is written under an exclusive lock (C(.ca.lock) next to the key) and only if no other run created one
     meanwhile, so concurrent runs never pair one run's key with another's certificate.
   - Never returns key material or the passphrase.
+  - Its action plugin runs it in the controller's worker (the PKI lives on the control node), with no module process.
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
@@ -240,47 +241,20 @@ days_remaining:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import CA_MODES, CABackend
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, key_argument_spec, run_pki_module
-
-
-def argument_spec() -> dict:
-    return dict(
-        certificate_path=dict(type="path", required=True),
-        private_key_path=dict(type="path", required=True),
-        passphrase=dict(type="str", no_log=True),
-        mode=dict(type="str", choices=list(CA_MODES), default="create"),
-        common_name=dict(type="str", default="OpenFL Federation Root CA"),
-        organization_name=dict(type="str"),
-        **key_argument_spec(key_size=4096),
-        valid_days=dict(type="int", default=7300),
-        path_length=dict(type="int", default=0),
-        allow_unencrypted_key=dict(type="bool", default=False),
-        min_remaining_days=dict(type="int", default=0),
-        private_dirs=dict(type="list", elements="path", default=[]),
-    )
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import exit_module, require_cryptography
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
+    ca_argument_spec as argument_spec,
+)
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
+    run_ca,
+)
 
 
 def main() -> None:
+    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    p = module.params
-
-    def build() -> CABackend:
-        return CABackend(
-            certificate_path=p["certificate_path"],
-            private_key_path=p["private_key_path"],
-            passphrase=p["passphrase"],
-            common_name=p["common_name"],
-            organization_name=p["organization_name"],
-            key_spec=KeySpec.from_params(p),
-            valid_days=p["valid_days"],
-            path_length=None if p["path_length"] < 0 else p["path_length"],
-            allow_unencrypted_key=p["allow_unencrypted_key"],
-            mode=p["mode"],
-            min_remaining_days=p["min_remaining_days"],
-        )
-
-    run_pki_module(module, build, error_prefix="", path=p["private_key_path"], private_dirs=p["private_dirs"])
+    require_cryptography(module)
+    exit_module(module, run_ca(module.params, module.check_mode, module._diff))
 
 
 if __name__ == "__main__":

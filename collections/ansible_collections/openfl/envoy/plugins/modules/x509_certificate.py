@@ -31,6 +31,7 @@ description:
     validity silently.
   - The CA key is opened only when a certificate is signed; a verify-only run does no key decryption.
   - Never returns key material or passphrases.
+  - Its action plugin runs it in the controller's worker (the PKI lives on the control node), with no module process.
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
@@ -263,66 +264,20 @@ days_remaining:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import SigningCA
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import (
-    PROFILES,
-    REGENERATE,
-    REGENERATE_DEFAULT,
-    CertificateBackend,
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import exit_module, require_cryptography
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
+    certificate_argument_spec as argument_spec,
 )
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, key_argument_spec, run_pki_module
-
-
-def argument_spec() -> dict:
-    return dict(
-        certificate_path=dict(type="path", required=True),
-        private_key_path=dict(type="path", required=True),
-        root_ca_path=dict(type="path"),
-        ca_certificate_path=dict(type="path", required=True),
-        ca_private_key_path=dict(type="path", required=True),
-        ca_passphrase=dict(type="str", no_log=True),
-        ca_chain_path=dict(type="path"),
-        common_name=dict(type="str", required=True),
-        subject_alt_names=dict(type="list", elements="str", default=[]),
-        organization_name=dict(type="str"),
-        profile=dict(type="str", choices=list(PROFILES), default="client"),
-        **key_argument_spec(key_size=2048),
-        valid_days=dict(type="int", default=365),
-        renew_before_days=dict(type="int", default=30),
-        force=dict(type="bool", default=False),
-        regenerate=dict(type="str", choices=list(REGENERATE), default=REGENERATE_DEFAULT),
-    )
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
+    run_certificate,
+)
 
 
 def main() -> None:
+    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    p = module.params
-
-    def build() -> CertificateBackend:
-        ca = SigningCA(
-            p["ca_certificate_path"],
-            p["ca_private_key_path"],
-            p["ca_passphrase"],
-            p["ca_chain_path"],
-            allow_missing=module.check_mode,
-        )
-        return CertificateBackend(
-            ca=ca,
-            certificate_path=p["certificate_path"],
-            private_key_path=p["private_key_path"],
-            root_ca_path=p["root_ca_path"],
-            common_name=p["common_name"],
-            subject_alt_names=p["subject_alt_names"],
-            organization_name=p["organization_name"],
-            profile=p["profile"],
-            key_spec=KeySpec.from_params(p),
-            valid_days=p["valid_days"],
-            renew_before_days=p["renew_before_days"],
-            force=p["force"],
-            regenerate=p["regenerate"],
-        )
-
-    run_pki_module(module, build, error_prefix=f"{p['common_name']}: ", path=p["certificate_path"])
+    require_cryptography(module)
+    exit_module(module, run_certificate(module.params, module.check_mode, module._diff))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,14 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""openfl.envoy.x509_certificate on the controller, where the PKI lives: no module process
+(plugin_utils/controller_module)."""
+
+from __future__ import annotations
+
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import certificate_argument_spec, run_certificate
+from ansible_collections.openfl.envoy.plugins.plugin_utils.controller_module import ControllerModuleAction
+
+
+class ActionModule(ControllerModuleAction):
+    argument_spec = certificate_argument_spec()
+    run_module = staticmethod(run_certificate)
