@@ -38,9 +38,9 @@ from ansible_collections.openfl.envoy.plugins.module_utils.envoy_readers import 
     KubeReader,
     kube_reader_from_config,
 )
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_targets import certificate_expiry
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
     FAILED_JOB_STATUSES,
-    KUBEFATE_CONNECTION_SPEC,
     KubefateClient,
     KubefateError,
     format_states,
@@ -158,22 +158,6 @@ class EnvoyTarget:
         return f"{self.name} (namespace {self.namespace})"
 
 
-def envoy_target_spec(wait: bool = True, **extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The argument spec of one envoy to check (its connections included), plus ``extra`` options;
-    ``wait=False``: for a snapshot only (no job to wait for, nothing to skip)."""
-    spec: dict[str, dict[str, Any]] = {
-        "name": {"type": "str", "required": True},
-        "namespace": {"type": "str", "required": True},
-        "kubefate": {"type": "dict", "options": {k: dict(v) for k, v in KUBEFATE_CONNECTION_SPEC.items()}},
-        "kubernetes": {"type": "dict", "options": {"kubeconfig": {"type": "path"}, "context": {"type": "str"}}},
-        "certificate_path": {"type": "path"},
-        **extra,
-    }
-    if wait:
-        spec.update(job_uuid={"type": "str"}, skip={"type": "bool", "default": False})
-    return spec
-
-
 def target_problems(targets: list[EnvoyTarget], wait: bool) -> list[str]:
     names = [t.name for t in targets]
     found = [f"envoy {n!r} is listed more than once" for n in sorted({n for n in names if names.count(n) > 1})]
@@ -211,20 +195,6 @@ class Verdict:
             "log_excerpt": list(self.log_excerpt),
             "certificate_expires": self.certificate_expires,
         }
-
-
-def certificate_expiry(path: str | None) -> str | None:
-    """When the envoy's certificate expires ("YYYY-MM-DD HH:MM UTC"), None when it is missing or unreadable."""
-    if not path:
-        return None
-    try:
-        from cryptography import x509
-
-        with open(path, "rb") as handle:
-            cert = x509.load_pem_x509_certificate(handle.read())
-    except (ImportError, OSError, ValueError):
-        return None
-    return cert.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def skipped(target: EnvoyTarget) -> Verdict:

@@ -1,6 +1,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The rollout summary: one line per envoy from a status snapshot, as JSON and Markdown."""
+"""The rollout summary: one line per envoy, as JSON and Markdown, from what this run's health check
+saw of the envoy or, for an envoy it did not see, from a status snapshot (envoy_health's
+``snapshot()``, read by the module)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 from typing import Any
 
 from ansible_collections.openfl.envoy.plugins.module_utils.artifacts import write_text
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_targets import certificate_expiry, envoy_target_spec
 
 COLUMNS = (
     ("envoy", "envoy"),
@@ -78,3 +81,56 @@ def write_summary(directory: str, lines: list[dict[str, Any]], check_mode: bool)
     }
     paths = {os.path.join(directory, name): text for name, text in texts.items()}
     return [path for path, text in paths.items() if write_text(path, text, check_mode)]
+
+
+# --- the module: options, what the run saw, the result (modules/envoy_summary.py and its action) ------
+
+
+def argument_spec() -> dict[str, Any]:
+    """The options of openfl.envoy.envoy_summary (the module documents them)."""
+    return {
+        "envoys": {
+            "type": "list",
+            "elements": "dict",
+            "required": True,
+            "options": envoy_target_spec(wait=False, site={"type": "str", "default": ""}),
+        },
+        "summary_dir": {"type": "path"},
+        "failed": {"type": "list", "elements": "str", "default": []},
+        "seen": {"type": "dict", "default": {}},
+    }
+
+
+def seen_status(envoy: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any] | None:
+    """The envoy's status from this run's health verdict and submit entry (``seen``: ``health`` and
+    ``submit``, by envoy name), None when they do not tell it: no verdict, a skipped one (check mode), or a
+    cluster the submit step installed or updated (its status changed after the submit's listing)."""
+    name = envoy["name"]
+    verdict = (seen.get("health") or {}).get(name) or {}
+    submitted = (seen.get("submit") or {}).get(name) or {}
+    status = (submitted.get("cluster") or {}).get("status")
+    if "registered" not in verdict or verdict.get("skipped") or submitted.get("action") != "none" or not status:
+        return None
+    return {
+        "registered": verdict["registered"],
+        "job": verdict.get("job"),
+        "cluster_status": status,
+        "certificate_expires": certificate_expiry(envoy.get("certificate_path")),
+    }
+
+
+def summarize(params: dict[str, Any], check_mode: bool, statuses: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The module's result: the lines of ``statuses`` (one per envoy), the failed envoys' lines, the files."""
+    lines = [summary_line(e, statuses[e["name"]]) for e in params["envoys"]]
+    lines.sort(key=lambda line: (line["site"], line["envoy"]))
+    lines += [failed_line(name) for name in sorted(params["failed"])]
+    written = write_summary(params["summary_dir"], lines, check_mode) if params["summary_dir"] else []
+    return {"changed": bool(written), "lines": lines, "markdown": markdown(lines), "written": written}
+
+
+def summarize_seen(params: dict[str, Any], check_mode: bool, diff: bool = False) -> dict[str, Any] | None:
+    """The result when this run saw every envoy (nothing to read: the action plugin's case), else None."""
+    statuses = {e["name"]: seen_status(e, params["seen"]) for e in params["envoys"]}
+    if any(status is None for status in statuses.values()):
+        return None
+    return summarize(params, check_mode, statuses)  # type: ignore[arg-type]

@@ -169,7 +169,7 @@ from ansible_collections.openfl.envoy.plugins.module_utils.director import (
     address_checks,
     wait_director,
 )
-from ansible_collections.openfl.envoy.plugins.module_utils.envoy_health import certificate_expiry
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_targets import certificate_expiry
 from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import K8sError
 
 ENVOY_SPEC = {

@@ -361,9 +361,9 @@ from ansible_collections.openfl.envoy.plugins.module_utils.envoy_health import (
     EnvoyHealth,
     EnvoyTarget,
     HealthOptions,
-    envoy_target_spec,
     target_problems,
 )
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_targets import envoy_target_spec
 from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 
 

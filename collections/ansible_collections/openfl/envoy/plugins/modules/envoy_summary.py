@@ -102,6 +102,18 @@ options:
     type: list
     elements: str
     default: []
+  seen:
+    description:
+      - What this run's install stage saw, so that it is not read again - C(health), the C(envoys) result of
+        M(openfl.envoy.envoy_health) (the verdicts), and C(submit), the C(envoys) result of
+        M(openfl.envoy.envoy_clusters), both by envoy name.
+      - An envoy's line comes from them when its verdict is there and not skipped and the submit step left its
+        cluster as it was (an install or update changes the cluster's status after the submit's listing); the
+        envoys they do not tell are read as without O(seen).
+      - When they tell every envoy, the module's action plugin writes the summary in the controller's worker,
+        with no module process.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -132,49 +144,28 @@ written:
   elements: str
 """
 
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.openfl.envoy.plugins.module_utils.envoy_health import (
-    EnvoyHealth,
-    EnvoyTarget,
-    HealthOptions,
-    envoy_target_spec,
-)
-from ansible_collections.openfl.envoy.plugins.module_utils.envoy_summary import (
-    failed_line,
-    markdown,
-    summary_line,
-    write_summary,
-)
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_summary import argument_spec, seen_status, summarize
 from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "envoys": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": envoy_target_spec(wait=False, site={"type": "str", "default": ""}),
-            },
-            "summary_dir": {"type": "path"},
-            "failed": {"type": "list", "elements": "str", "default": []},
-        },
-        supports_check_mode=True,
-    )
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
-    envoys: list[dict[str, Any]] = module.params["envoys"]
-    snapshot = EnvoyHealth([EnvoyTarget.from_params(e) for e in envoys], HealthOptions()).snapshot()
-    lines = sorted(
-        (summary_line(e, snapshot[e["name"]].as_dict()) for e in envoys), key=lambda line: (line["site"], line["envoy"])
-    )
-    lines += [failed_line(name) for name in sorted(module.params["failed"])]
-    summary_dir = module.params["summary_dir"]
-    written = write_summary(summary_dir, lines, module.check_mode) if summary_dir else []
-    module.exit_json(changed=bool(written), lines=lines, markdown=markdown(lines), written=written)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    statuses = {e["name"]: seen_status(e, params["seen"]) for e in params["envoys"]}
+    unseen = [e for e in params["envoys"] if statuses[e["name"]] is None]
+    if unseen:  # the Kubernetes client only when there is something to read
+        if not HAS_KUBERNETES:
+            module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+        from ansible_collections.openfl.envoy.plugins.module_utils.envoy_health import (
+            EnvoyHealth,
+            EnvoyTarget,
+            HealthOptions,
+        )
+
+        snapshot = EnvoyHealth([EnvoyTarget.from_params(e) for e in unseen], HealthOptions()).snapshot()
+        statuses.update({name: verdict.as_dict() for name, verdict in snapshot.items()})
+    module.exit_json(**summarize(params, module.check_mode, statuses))
 
 
 if __name__ == "__main__":

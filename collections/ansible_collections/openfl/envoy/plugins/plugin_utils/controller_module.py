@@ -24,13 +24,14 @@ from ansible.plugins.action import ActionBase
 
 class ControllerModuleAction(ActionBase):
     """Subclasses set ``argument_spec`` and ``run_module = staticmethod(f)``; f(params, check_mode, diff) returns
-    the module's result."""
+    the module's result, or None when the module itself must run (``module``, with the task's arguments)."""
 
     TRANSFERS_FILES = False
     _requires_connection = False
     _supports_check_mode = True
     argument_spec: dict[str, Any] = {}
-    run_module: Callable[[dict[str, Any], bool, bool], dict[str, Any]]
+    run_module: Callable[[dict[str, Any], bool, bool], dict[str, Any] | None]
+    module = ""
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
@@ -38,6 +39,9 @@ class ControllerModuleAction(ActionBase):
         if validation.error_messages:
             raise AnsibleActionFail("; ".join(validation.error_messages))
         outcome = self.run_module(validation.validated_parameters, bool(self._task.check_mode), bool(self._task.diff))
+        if outcome is None:
+            args = self._task.args
+            return dict(result, **self._execute_module(module_name=self.module, module_args=args, task_vars=task_vars))
         # AnsibleModule reads the same attribute to keep no_log values out of its result.
         result.update(remove_values(outcome, validation._no_log_values))
         return result

@@ -57,12 +57,14 @@ def test_current_client_serializes_query_and_body():
     rest = RestApi(client)
     text = call("api", "log", rest.read_namespaced_pod_log, "p", "ns", container="envoy", previous=True, raw=True)
     assert text == "line 1\n"
-    ((_, path, kwargs),) = client.serialized
+    ((method, path, kwargs),) = client.serialized
+    assert method == "GET"
     assert path == "/api/v1/namespaces/ns/pods/p/log"
     assert kwargs["query_params"] == [("container", "envoy"), ("previous", "true")]  # no tailLines: unset
     client.data = b'{"status": {"allowed": true}}'
     assert call("api", "review", rest.create_self_subject_access_review, {"spec": {}})["status"]["allowed"]
-    _, path, kwargs = client.serialized[-1]
+    method, path, kwargs = client.serialized[-1]
+    assert method == "POST"
     assert path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
     assert kwargs["body"] == {"spec": {}} and kwargs["header_params"]["Content-Type"] == "application/json"
 
