@@ -108,10 +108,10 @@ def pki_result(
         result = backend.dump()
         if diff:
             result["diff"] = backend.diff()
-    except PKIError as exc:
-        return {"changed": False, "failed": True, "msg": f"{error_prefix}{exc}"}
-    except OSError as exc:
-        return {"changed": False, "failed": True, "msg": f"{error_prefix}{exc.filename or path}: {exc.strerror}"}
+    except (PKIError, OSError) as exc:
+        where = f"{exc.filename or path}: {exc.strerror}" if isinstance(exc, OSError) else str(exc)
+        failure = {"changed": False, "failed": True, "msg": f"{error_prefix}{where}"}
+        return dict(failure, warnings=warnings) if warnings else failure  # what was recovered still shows
     warnings += backend.warnings
     if warnings:
         result["warnings"] = warnings

@@ -19,7 +19,12 @@ from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate impor
     REGENERATE_DEFAULT,
     CertificateBackend,
 )
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import KeySpec, key_argument_spec, pki_result
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import (
+    KeySpec,
+    PKIError,
+    key_argument_spec,
+    pki_result,
+)
 
 REGENERATE_OPTION = {"type": "str", "choices": list(REGENERATE), "default": REGENERATE_DEFAULT}
 
@@ -140,5 +145,10 @@ def envoy_certificates_argument_spec() -> dict[str, Any]:
 
 
 def run_envoy_certificates(params: dict[str, Any], check_mode: bool, diff: bool) -> dict[str, Any]:
-    results = issue_all(params, check_mode)
+    try:
+        results = issue_all(params, check_mode)
+    except PKIError as exc:  # the signing CA or the key options: every envoy is blocked
+        return {"changed": False, "failed": True, "msg": str(exc)}
+    except OSError as exc:
+        return {"changed": False, "failed": True, "msg": f"{exc.filename}: {exc.strerror}"}
     return {"changed": any(r.get("changed") for r in results.values()), "envoys": results}

@@ -13,10 +13,10 @@ removed from the result, and check mode is passed on.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ansible.errors import AnsibleActionFail
 from ansible.module_utils.basic import remove_values
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
@@ -35,10 +35,17 @@ class ControllerModuleAction(ActionBase):
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
+        # Failures are results, as a module's are (an exception would bypass the task's failed_when, which the
+        # shared steps use to fail every envoy with the reason).
         validation = ArgumentSpecValidator(self.argument_spec).validate(self._task.args)
         if validation.error_messages:
-            raise AnsibleActionFail("; ".join(validation.error_messages))
-        outcome = self.run_module(validation.validated_parameters, bool(self._task.check_mode), bool(self._task.diff))
+            return dict(result, failed=True, msg="; ".join(validation.error_messages))
+        try:
+            check_mode, diff = bool(self._task.check_mode), bool(self._task.diff)
+            outcome = self.run_module(validation.validated_parameters, check_mode, diff)
+        except Exception as exc:  # a module would end in a failed result too
+            failure = {"failed": True, "msg": f"{type(exc).__name__}: {exc}", "exception": traceback.format_exc()}
+            return dict(result, **remove_values(failure, validation._no_log_values))
         if outcome is None:
             args = self._task.args
             return dict(result, **self._execute_module(module_name=self.module, module_args=args, task_vars=task_vars))

@@ -8,8 +8,7 @@ from __future__ import annotations
 from unittest.mock import MagicMock
 
 import pytest
-from ansible.errors import AnsibleActionFail
-from ansible_collections.openfl.envoy.plugins.action import envoy_inputs, envoy_summary, x509_ca
+from ansible_collections.openfl.envoy.plugins.action import envoy_certificates, envoy_inputs, envoy_summary, x509_ca
 
 
 def run(plugin, args: dict, check_mode: bool = False) -> tuple[dict, MagicMock]:
@@ -19,11 +18,28 @@ def run(plugin, args: dict, check_mode: bool = False) -> tuple[dict, MagicMock]:
     return action.run(task_vars={}), action._execute_module
 
 
-def test_arguments_are_validated_with_the_modules_spec():
-    with pytest.raises(AnsibleActionFail, match="envoys"):
-        run(envoy_inputs, {})
-    with pytest.raises(AnsibleActionFail, match=r"nonsense\. Supported parameters include"):
-        run(envoy_inputs, {"envoys": [], "nonsense": 1})
+def test_bad_arguments_and_errors_are_failed_results_as_a_modules_are(tmp_path):
+    """A failed result, not an exception: the shared steps' failed_when: false must see it."""
+    assert run(envoy_inputs, {})[0] == {"failed": True, "msg": "missing required arguments: envoys"}
+    result = run(envoy_inputs, {"envoys": [], "nonsense": 1})[0]
+    assert result["failed"] and result["msg"].startswith("nonsense. Supported parameters include")
+    missing_ca = {"ca_certificate_path": str(tmp_path / "no-ca.crt")}
+    missing_ca["ca_private_key_path"] = str(tmp_path / "no-ca.key")
+    envoy = {"common_name": "envoy-1", "certificate_path": str(tmp_path / "e.crt")}
+    envoy.update(private_key_path=str(tmp_path / "e.key"), root_ca_path=str(tmp_path / "ca.crt"))
+    result = run(envoy_certificates, {"envoys": [envoy], **missing_ca})[0]
+    assert result["failed"] and "no-ca" in result["msg"] and "envoys" not in result
+
+
+def test_an_unexpected_error_is_a_failed_result_without_no_log_values(monkeypatch):
+    def broken(params, check_mode, diff):
+        raise RuntimeError(f"boom with {params['passphrase']}")
+
+    monkeypatch.setattr(x509_ca.ActionModule, "run_module", staticmethod(broken))
+    args = {"certificate_path": "/x/ca.crt", "private_key_path": "/x/ca.key", "passphrase": "s3cret-1"}
+    result = run(x509_ca, args)[0]
+    assert result["failed"] and result["msg"].startswith("RuntimeError: boom with")
+    assert "s3cret-1" not in repr(result)
 
 
 def test_inputs_run_in_process(tmp_path):
