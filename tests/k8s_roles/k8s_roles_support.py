@@ -33,6 +33,17 @@ ENVOY_CONFIG = {
     "optional_plugin_components": {},
     "shard_descriptor": {"template": "test_shard_descriptor.TestShardDescriptor", "params": {"size": 8}},
 }
+# A good envoy's inputs besides its paths and site: its config, a director (nothing dials it here), an image.
+GOOD_ENVOY_VARS = {
+    "openfl_envoy_config": ENVOY_CONFIG,
+    "openfl_director_fqdn": "director",
+    "openfl_director_ip": "192.0.2.10",
+    "openfl_director_port": 50051,
+    "openfl_director_agg_port": 50052,
+    "openfl_envoy_registry": "federatedai",
+    "openfl_envoy_image": "fedlcm-openfl",
+    "openfl_envoy_image_tag": "v0.3.0",
+}
 RECAP = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)\s+"
     r"failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)",
@@ -190,14 +201,7 @@ class Site:
                             "ansible_python_interpreter": str(VENV_BIN / "python"),
                             "openfl_site": "sandbox",
                             "openfl_pki_dir": str(self.pki_dir),
-                            "openfl_envoy_config": ENVOY_CONFIG,
-                            "openfl_director_fqdn": "director",
-                            "openfl_director_ip": "192.0.2.10",
-                            "openfl_director_port": 50051,
-                            "openfl_director_agg_port": 50052,
-                            "openfl_envoy_registry": "federatedai",
-                            "openfl_envoy_image": "fedlcm-openfl",
-                            "openfl_envoy_image_tag": "v0.3.0",
+                            **GOOD_ENVOY_VARS,
                             "openfl_k8s_kubeconfig": self.kubeconfig,
                             "openfl_k8s_context": CONTEXT,
                             # The key make_envoy_cert gives every envoy: preflight and the pki stage keep it.

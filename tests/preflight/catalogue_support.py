@@ -28,18 +28,12 @@ import yaml
 from sandbox.kubefate.service import SERVICE_VERSION
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "k8s_roles"))
-from k8s_roles_support import make_envoy_cert
+from k8s_roles_support import DESCRIPTOR, GOOD_ENVOY_VARS, make_envoy_cert
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 CONTEXT = "sandbox"
 PASSPHRASE = "catalogue-ca-passphrase-5b0c"
-DESCRIPTOR = "class TestShardDescriptor:\n    def __init__(self, size: int = 8) -> None:\n        self.size = size\n"
-ENVOY_CONFIG = {
-    "params": {"cuda_devices": []},
-    "optional_plugin_components": {},
-    "shard_descriptor": {"template": "test_shard_descriptor.TestShardDescriptor", "params": {"size": 8}},
-}
 CHART_DIR = ROOT / "charts" / "openfl-envoy"
 SITE = f"---\n- name: The whole rollout\n  ansible.builtin.import_playbook: {ROOT}/site.yml\n"
 RECAP = re.compile(
@@ -140,14 +134,7 @@ def base_inventory(tmp: Path, token: str, endpoints: Endpoints, envoys: int = 2)
         "openfl_pki_dir": str(inv.pki_dir),
         "openfl_artifacts_dir": str(inv.artifacts_dir),
         "openfl_ca_passphrase": PASSPHRASE,
-        "openfl_envoy_config": copy.deepcopy(ENVOY_CONFIG),
-        "openfl_director_fqdn": "director",
-        "openfl_director_ip": "192.0.2.10",
-        "openfl_director_port": 50051,
-        "openfl_director_agg_port": 50052,
-        "openfl_envoy_registry": "federatedai",
-        "openfl_envoy_image": "fedlcm-openfl",
-        "openfl_envoy_image_tag": "v0.3.0",
+        **copy.deepcopy(GOOD_ENVOY_VARS),
         "envoy_cluster_health_timeout": 60,
         "envoy_cluster_health_interval": 1,
     }

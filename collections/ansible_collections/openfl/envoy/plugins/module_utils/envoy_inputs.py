@@ -146,12 +146,12 @@ ENVOY_SPEC: dict[str, Any] = {
 
 def argument_spec() -> dict[str, Any]:
     """The options of openfl.envoy.envoy_inputs (the module documents them)."""
-    from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import REGENERATE, REGENERATE_DEFAULT
+    from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import REGENERATE_OPTION
     from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import key_argument_spec
 
     key = {
         **key_argument_spec(key_size=2048),
-        "regenerate": {"type": "str", "choices": list(REGENERATE), "default": REGENERATE_DEFAULT},
+        "regenerate": dict(REGENERATE_OPTION),
     }
     return {
         "envoys": {"type": "list", "elements": "dict", "required": True, "options": ENVOY_SPEC},

@@ -51,6 +51,8 @@ PROFILES = ("client", "server")
 # the default refuses to replace one silently.
 REGENERATE = ("never", "fail", "partial_idempotence", "full_idempotence", "always")
 REGENERATE_DEFAULT = "fail"
+# The option every module with the policy takes (its argument spec).
+REGENERATE_OPTION = {"type": "str", "choices": list(REGENERATE), "default": REGENERATE_DEFAULT}
 
 
 def key_replacement(path: str, key: Any, problem: str | None, spec: KeySpec, regenerate: str) -> str | None:

@@ -15,8 +15,7 @@ from ansible_collections.openfl.envoy.plugins.module_utils.envoy_certificates im
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_ca import CA_MODES, CABackend, SigningCA
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_certificate import (
     PROFILES,
-    REGENERATE,
-    REGENERATE_DEFAULT,
+    REGENERATE_OPTION,
     CertificateBackend,
 )
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import (
@@ -25,9 +24,6 @@ from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import (
     key_argument_spec,
     pki_result,
 )
-
-REGENERATE_OPTION = {"type": "str", "choices": list(REGENERATE), "default": REGENERATE_DEFAULT}
-
 
 # --- x509_ca ------------------------------------------------------------------------------------
 
@@ -88,7 +84,7 @@ def certificate_argument_spec() -> dict[str, Any]:
         "valid_days": {"type": "int", "default": 365},
         "renew_before_days": {"type": "int", "default": 30},
         "force": {"type": "bool", "default": False},
-        "regenerate": REGENERATE_OPTION,
+        "regenerate": dict(REGENERATE_OPTION),
     }
 
 
@@ -126,7 +122,7 @@ ENVOY_SPEC: dict[str, Any] = {
     "root_ca_path": {"type": "path", "required": True},
     "subject_alt_names": {"type": "list", "elements": "str", "default": []},
     "force": {"type": "bool", "default": False},
-    "regenerate": REGENERATE_OPTION,
+    "regenerate": dict(REGENERATE_OPTION),
 }
 
 
