@@ -67,8 +67,11 @@ def test_killed_at_ten_random_points_converges(make_kf_site, kf, tmp_path):
 
 def test_two_runs_at_once_one_proceeds_the_other_stops_naming_it(make_kf_site, kf, tmp_path):
     site = safety_site(make_kf_site, 2)
+    kf.configure(job_latency=8.0)  # the first run holds the lock while it waits for its installs
     first = rollout(site, tmp_path)
-    time.sleep(4)  # past preflight: the first run holds the lock
+    lock, deadline = site.pki_dir / ".rollout.lock", time.monotonic() + 120
+    while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
     second_rc, second = finish(rollout(site, tmp_path))
     first_rc, first_out = finish(first)
     assert first_rc == 0, first_out[-3000:]

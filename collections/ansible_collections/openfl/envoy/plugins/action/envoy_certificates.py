@@ -5,13 +5,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
-    envoy_certificates_argument_spec,
-    run_envoy_certificates,
-)
 from ansible_collections.openfl.envoy.plugins.plugin_utils.controller_module import ControllerModuleAction
 
 
 class ActionModule(ControllerModuleAction):
-    argument_spec = envoy_certificates_argument_spec()
-    run_module = staticmethod(run_envoy_certificates)
+    backend = "pki_modules"
+    spec_name, function_name = "envoy_certificates_argument_spec", "run_envoy_certificates"

@@ -5,10 +5,8 @@ directories, certificates and keys), so it needs no module process (plugin_utils
 
 from __future__ import annotations
 
-from ansible_collections.openfl.envoy.plugins.module_utils.envoy_inputs import argument_spec, run
 from ansible_collections.openfl.envoy.plugins.plugin_utils.controller_module import ControllerModuleAction
 
 
 class ActionModule(ControllerModuleAction):
-    argument_spec = argument_spec()
-    run_module = staticmethod(run)
+    backend = "envoy_inputs"

@@ -5,10 +5,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import ca_argument_spec, run_ca
 from ansible_collections.openfl.envoy.plugins.plugin_utils.controller_module import ControllerModuleAction
 
 
 class ActionModule(ControllerModuleAction):
-    argument_spec = ca_argument_spec()
-    run_module = staticmethod(run_ca)
+    backend = "pki_modules"
+    spec_name, function_name = "ca_argument_spec", "run_ca"

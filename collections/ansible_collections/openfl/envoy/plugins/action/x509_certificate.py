@@ -5,10 +5,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import certificate_argument_spec, run_certificate
 from ansible_collections.openfl.envoy.plugins.plugin_utils.controller_module import ControllerModuleAction
 
 
 class ActionModule(ControllerModuleAction):
-    argument_spec = certificate_argument_spec()
-    run_module = staticmethod(run_certificate)
+    backend = "pki_modules"
+    spec_name, function_name = "certificate_argument_spec", "run_certificate"

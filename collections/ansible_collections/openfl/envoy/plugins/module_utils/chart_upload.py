@@ -15,7 +15,12 @@ from ansible_collections.openfl.envoy.plugins.module_utils.chart import (
     chart_metadata,
     package_chart,
 )
-from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import KubefateError
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
+    KUBEFATE_CONNECTION_SPEC,
+    KubefateClient,
+    KubefateError,
+    service_key,
+)
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
 
 
@@ -57,3 +62,46 @@ def ensure_chart(service: KubefateService, package: ChartPackage, force: bool, c
         if not check_mode:
             result["uuid"] = service.upload_chart(package.filename, package.data, package.name, package.version) or None
     return result
+
+
+def argument_spec() -> dict[str, Any]:
+    """The options of envoy_charts (its module and its action plugin)."""
+    return {
+        "chart_path": {"type": "path", "required": True},
+        "force": {"type": "bool", "default": False},
+        "envoys": {
+            "type": "list",
+            "elements": "dict",
+            "required": True,
+            "options": {
+                "name": {"type": "str", "required": True},
+                "kubefate": {"type": "dict", "required": True, "options": KUBEFATE_CONNECTION_SPEC},
+            },
+        },
+    }
+
+
+def upload_all(params: dict[str, Any], check_mode: bool, diff: bool = False) -> dict[str, Any]:
+    """envoy_charts' result: the chart packaged once, then ensured once per KubeFATE service of the envoys."""
+    try:
+        package = ChartPackage(params["chart_path"])
+    except KubefateError as err:
+        return {"changed": False, "failed": True, "msg": err.msg}
+    services: dict[tuple, tuple[dict[str, Any], list[str]]] = {}
+    for envoy in params["envoys"]:
+        services.setdefault(service_key(envoy["kubefate"]), (envoy["kubefate"], []))[1].append(envoy["name"])
+    results: dict[str, dict[str, Any]] = {}
+    for connection, names in services.values():
+        url = connection["url"]
+        try:
+            service = KubefateService(KubefateClient.from_params(connection))
+            outcome = dict(ensure_chart(service, package, params["force"], check_mode), failed=False)
+        except KubefateError as err:
+            outcome = dict(package.facts(), changed=False, failed=True)
+            outcome["msg"] = f"the chart upload of {package.name} {package.version} to {url} failed: {err.msg}"
+        for index, name in enumerate(names):
+            # One change per service: on its first envoy.
+            results[name] = dict(outcome, changed=outcome["changed"] and index == 0)
+            if outcome["failed"]:
+                results[name]["msg"] = f"{name}: {outcome['msg']}"
+    return {"changed": any(r["changed"] for r in results.values()), "envoys": results}

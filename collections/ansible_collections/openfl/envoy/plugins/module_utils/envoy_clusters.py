@@ -18,6 +18,7 @@ from typing import Any
 from ansible_collections.openfl.envoy.plugins.module_utils import envoy as names
 from ansible_collections.openfl.envoy.plugins.module_utils.artifacts import read_text, write_text
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
+    KUBEFATE_CONNECTION_SPEC,
     KubefateClient,
     KubefateError,
     cluster_summary,
@@ -150,3 +151,27 @@ def submit_all(entries: list[dict[str, Any]], check_mode: bool, cover: bool) -> 
         service = KubefateService(KubefateClient.from_params(connection))
         results.update(submit_service(service, envoys, check_mode, cover))
     return results
+
+
+ENVOY_SPEC: dict[str, Any] = {
+    "name": {"type": "str", "required": True},
+    "namespace": {"type": "str", "required": True},
+    "spec": {"type": "dict", "required": True},
+    "certificate_path": {"type": "path", "required": True},
+    "python_dir": {"type": "path", "required": True},
+    "spec_file": {"type": "path"},
+    "kubefate": {"type": "dict", "required": True, "options": KUBEFATE_CONNECTION_SPEC},
+}
+
+
+def argument_spec() -> dict[str, Any]:
+    """The options of envoy_clusters (its module and its action plugin)."""
+    return {
+        "envoys": {"type": "list", "elements": "dict", "required": True, "options": ENVOY_SPEC},
+        "cover": {"type": "bool", "default": False},
+    }
+
+
+def run(params: dict[str, Any], check_mode: bool, diff: bool = False) -> dict[str, Any]:
+    results = submit_all(params["envoys"], check_mode, params["cover"])
+    return {"changed": any(r.get("changed") for r in results.values()), "envoys": results}

@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.openfl.envoy.plugins.module_utils import envoy as names
-from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import K8sApi, K8sError
+from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import (
+    HAS_KUBERNETES,
+    K8sApi,
+    K8sConnections,
+    K8sError,
+)
 from ansible_collections.openfl.envoy.plugins.module_utils.validation import read_python_dir
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -226,3 +231,39 @@ def apply_envoy(api: K8sApi, target: EnvoyTarget, check_mode: bool) -> dict[str,
     entry["changed"] = any(step["changed"] for step in entry.values())
     entry["failed"] = any(step["failed"] for step in entry.values() if isinstance(step, dict))
     return entry
+
+
+ENVOY_SPEC: dict[str, Any] = {
+    "name": {"type": "str", "required": True},
+    "namespace": {"type": "str", "required": True},
+    "site": {"type": "str", "default": ""},
+    "pki_dir": {"type": "path", "required": True},
+    "python_dir": {"type": "path", "required": True},
+    "labels": {"type": "dict", "default": {}},
+    "kubeconfig": {"type": "path"},
+    "context": {"type": "str"},
+}
+
+
+def argument_spec() -> dict[str, Any]:
+    """The options of envoy_objects (its module and its action plugin)."""
+    return {"envoys": {"type": "list", "elements": "dict", "required": True, "options": ENVOY_SPEC}}
+
+
+def run(params: dict[str, Any], check_mode: bool, diff: bool = False) -> dict[str, Any] | None:
+    """envoy_objects' result, one API client per cluster; None without the kubernetes package (the module
+    then runs, in an interpreter that may have it, and names it when missing)."""
+    if not HAS_KUBERNETES:
+        return None
+    connections = K8sConnections()
+    results: dict[str, Any] = {}
+    for entry in params["envoys"]:
+        target = EnvoyTarget.from_entry(entry)
+        try:
+            api = connections.get(entry["kubeconfig"], entry["context"])
+        except K8sError as err:
+            failure = {"changed": False, "failed": True, "msg": f"{target.name}: {err.msg}"}
+            results[target.name] = {"namespace_secret": failure, "configmap": failure, "failed": True}
+            continue
+        results[target.name] = apply_envoy(api, target, check_mode)
+    return {"changed": any(r.get("changed") for r in results.values()), "envoys": results}

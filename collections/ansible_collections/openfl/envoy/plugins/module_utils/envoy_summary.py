@@ -128,9 +128,22 @@ def summarize(params: dict[str, Any], check_mode: bool, statuses: dict[str, dict
     return {"changed": bool(written), "lines": lines, "markdown": markdown(lines), "written": written}
 
 
-def summarize_seen(params: dict[str, Any], check_mode: bool, diff: bool = False) -> dict[str, Any] | None:
-    """The result when this run saw every envoy (nothing to read: the action plugin's case), else None."""
+def run(params: dict[str, Any], check_mode: bool, diff: bool = False) -> dict[str, Any] | None:
+    """The summary: what this run saw, and a snapshot of every other envoy; None when there is something to read
+    and the kubernetes package is missing (the module then runs, in an interpreter that may have it, and names
+    it when missing)."""
     statuses = {e["name"]: seen_status(e, params["seen"]) for e in params["envoys"]}
-    if any(status is None for status in statuses.values()):
-        return None
+    unseen = [e for e in params["envoys"] if statuses[e["name"]] is None]
+    if unseen:  # the Kubernetes client only when there is something to read
+        from ansible_collections.openfl.envoy.plugins.module_utils.envoy_health import (
+            EnvoyHealth,
+            EnvoyTarget,
+            HealthOptions,
+        )
+        from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import HAS_KUBERNETES
+
+        if not HAS_KUBERNETES:
+            return None
+        snapshot = EnvoyHealth([EnvoyTarget.from_params(e) for e in unseen], HealthOptions()).snapshot()
+        statuses.update({name: verdict.as_dict() for name, verdict in snapshot.items()})
     return summarize(params, check_mode, statuses)  # type: ignore[arg-type]

@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What the health check and the summary take of an envoy (its argument spec, its connections) and
-read of its certificate, without the Kubernetes client: the summary's action plugin imports it."""
+read of its certificate."""
 
 from __future__ import annotations
 

@@ -120,15 +120,6 @@ def pki_result(
     return dict(result, changed=backend.changed or bool(narrowed))
 
 
-def exit_module(module: Any, result: dict[str, Any]) -> None:
-    """End an AnsibleModule with a module result of this collection (``failed``/``msg``, ``warnings``)."""
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    if result.get("failed"):
-        module.fail_json(**result)
-    module.exit_json(**result)
-
-
 # ---------------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------------

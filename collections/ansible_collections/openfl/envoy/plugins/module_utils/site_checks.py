@@ -17,6 +17,7 @@ from typing import Any
 
 from ansible_collections.openfl.envoy.plugins.module_utils import site_probes
 from ansible_collections.openfl.envoy.plugins.module_utils.envoy_inputs import verdicts
+from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import HAS_KUBERNETES
 from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import service_key
 
 ENVOYS_GROUP = "envoys"
@@ -161,3 +162,67 @@ def _blame(target: Target, found: list[str], errors: dict[str, list[str]], bad_s
             errors[name].append(f"{target.label()}: {text}")
     if found:
         bad_sites.update(target.sites)
+
+
+KUBEFATE_SPEC: dict[str, Any] = {
+    "url": {"type": "str"},
+    "username": {"type": "str"},
+    "password": {"type": "str", "no_log": True},
+    "validate_certs": {"type": "bool", "default": True},
+    "ca_path": {"type": "path"},
+    "host_header": {"type": "str"},
+}
+ENVOY_SPEC: dict[str, Any] = {
+    "name": {"type": "str", "required": True},
+    "namespace": {"type": "str", "default": ""},
+    "kubernetes": {
+        "type": "dict",
+        "default": {},
+        "options": {"kubeconfig": {"type": "str"}, "context": {"type": "str"}},
+    },
+    "kubefate": {"type": "dict", "default": {}, "options": KUBEFATE_SPEC},
+}
+CA_SPEC: dict[str, Any] = {
+    "certificate_path": {"type": "path", "required": True},
+    "private_key_path": {"type": "path", "required": True},
+    "passphrase": {"type": "str", "no_log": True},
+    "mode": {"type": "str", "choices": ["create", "existing"], "default": "create"},
+    "valid_days": {"type": "int", "default": 365},
+    "passphrase_set": {"type": "bool", "default": True},
+    "allow_unencrypted_key": {"type": "bool", "default": False},
+}
+
+
+def argument_spec() -> dict[str, Any]:
+    """The options of envoy_sites (its module and its action plugin)."""
+    return {
+        "envoys": {"type": "list", "elements": "dict", "required": True, "options": ENVOY_SPEC},
+        "groups": {"type": "dict", "required": True},
+        "chart_path": {"type": "path"},
+        "ca": {"type": "dict", "options": CA_SPEC},
+        "not_checked": {"type": "list", "elements": "str", "default": []},
+        "any_errors_fatal": {"type": "bool", "default": True},
+    }
+
+
+def run(params: dict[str, Any], check_mode: bool, diff: bool = False) -> dict[str, Any] | None:
+    """envoy_sites' result in the action plugin; None without the kubernetes package: the module then runs, in
+    an interpreter that may have it (else its probe names the missing package per site)."""
+    return site_result(params) if HAS_KUBERNETES else None
+
+
+def site_result(params: dict[str, Any]) -> dict[str, Any]:
+    """envoy_sites' result (read-only, so check mode and diff change nothing)."""
+    try:
+        result = check_sites(
+            params["envoys"], params["groups"], params["chart_path"], params["ca"], params["any_errors_fatal"]
+        )
+    except Exception as err:  # a probe that breaks must still say why, not leave every envoy without a result
+        msg = f"the site checks could not run: {type(err).__name__}: {err}"
+        return {"changed": False, "failed": True, "msg": msg, "envoys": {}}
+    if params["not_checked"]:
+        result["warnings"].append(
+            f"not checked: {', '.join(params['not_checked'])} (outside this run, e.g. --limit); "
+            "they are neither checked nor changed"
+        )
+    return dict(result, changed=False)

@@ -20,11 +20,12 @@ description:
   - A key or certificate that is regenerated for any reason but a missing file comes with a warning naming the
     envoy and the reason.
   - Meant to run once per play (C(run_once)), followed by M(openfl.envoy.envoy_result) per envoy.
-  - Its action plugin runs it in the controller's worker (the PKI lives on the control node), with no module process.
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - openfl.envoy.controller
   - openfl.envoy.attributes.diff
   - openfl.envoy.pki
 options:
@@ -128,7 +129,8 @@ envoys:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import exit_module, require_cryptography
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import require_cryptography
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
     envoy_certificates_argument_spec as argument_spec,
 )

@@ -21,6 +21,8 @@ author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - openfl.envoy.controller
   - openfl.envoy.attributes
 options:
   chart_path:
@@ -93,59 +95,15 @@ envoys:
   type: dict
 """
 
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.chart_upload import ChartPackage, ensure_chart
-from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import (
-    KUBEFATE_CONNECTION_SPEC,
-    KubefateClient,
-    KubefateError,
-    service_key,
-)
-from ansible_collections.openfl.envoy.plugins.module_utils.kubefate_service import KubefateService
+from ansible_collections.openfl.envoy.plugins.module_utils.chart_upload import argument_spec, upload_all
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "chart_path": {"type": "path", "required": True},
-            "force": {"type": "bool", "default": False},
-            "envoys": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "kubefate": {"type": "dict", "required": True, "options": KUBEFATE_CONNECTION_SPEC},
-                },
-            },
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    try:
-        package = ChartPackage(params["chart_path"])
-    except KubefateError as err:
-        module.fail_json(msg=err.msg)
-    services: dict[tuple, tuple[dict[str, Any], list[str]]] = {}
-    for envoy in params["envoys"]:
-        services.setdefault(service_key(envoy["kubefate"]), (envoy["kubefate"], []))[1].append(envoy["name"])
-    results: dict[str, dict[str, Any]] = {}
-    for connection, names in services.values():
-        url = connection["url"]
-        try:
-            service = KubefateService(KubefateClient.from_params(connection))
-            outcome = dict(ensure_chart(service, package, params["force"], module.check_mode), failed=False)
-        except KubefateError as err:
-            outcome = dict(package.facts(), changed=False, failed=True)
-            outcome["msg"] = f"the chart upload of {package.name} {package.version} to {url} failed: {err.msg}"
-        for index, name in enumerate(names):
-            # One change per service: on its first envoy.
-            results[name] = dict(outcome, changed=outcome["changed"] and index == 0)
-            if outcome["failed"]:
-                results[name]["msg"] = f"{name}: {outcome['msg']}"
-    module.exit_json(changed=any(r["changed"] for r in results.values()), envoys=results)
+    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    exit_module(module, upload_all(module.params, module.check_mode, module._diff))
 
 
 if __name__ == "__main__":

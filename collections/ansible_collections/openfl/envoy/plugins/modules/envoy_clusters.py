@@ -26,6 +26,8 @@ author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - openfl.envoy.controller
   - openfl.envoy.attributes.diff
 options:
   envoys:
@@ -118,33 +120,15 @@ envoys:
   type: dict
 """
 
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.envoy_clusters import submit_all
-from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import KUBEFATE_CONNECTION_SPEC
-
-ENVOY_SPEC: dict[str, Any] = {
-    "name": {"type": "str", "required": True},
-    "namespace": {"type": "str", "required": True},
-    "spec": {"type": "dict", "required": True},
-    "certificate_path": {"type": "path", "required": True},
-    "python_dir": {"type": "path", "required": True},
-    "spec_file": {"type": "path"},
-    "kubefate": {"type": "dict", "required": True, "options": KUBEFATE_CONNECTION_SPEC},
-}
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_clusters import argument_spec, run
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "envoys": {"type": "list", "elements": "dict", "required": True, "options": ENVOY_SPEC},
-            "cover": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
-    )
-    results = submit_all(module.params["envoys"], module.check_mode, module.params["cover"])
-    module.exit_json(changed=any(r.get("changed") for r in results.values()), envoys=results)
+    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    exit_module(module, run(module.params, module.check_mode, module._diff))
 
 
 if __name__ == "__main__":

@@ -18,12 +18,12 @@ description:
   - With O(any_errors_fatal=true) one bad envoy stops every envoy; the good ones fail with a message naming the bad
     ones, so nothing is half-applied.
   - Meant to run once per play (C(run_once)), followed by M(openfl.envoy.envoy_result) per envoy. Read-only.
-  - Its action plugin runs it in the controller's worker (it reads only files of the control node), with no module
-    process.
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - openfl.envoy.controller
   - openfl.envoy.attributes
 options:
   envoys:

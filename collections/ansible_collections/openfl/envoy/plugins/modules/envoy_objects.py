@@ -24,6 +24,8 @@ author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - openfl.envoy.controller
   - openfl.envoy.attributes.diff
 requirements:
   - kubernetes (Python package)
@@ -91,43 +93,18 @@ envoys:
   type: dict
 """
 
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.openfl.envoy.plugins.module_utils.envoy_objects import EnvoyTarget, apply_envoy
-from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import HAS_KUBERNETES, K8sConnections, K8sError
-
-ENVOY_SPEC = {
-    "name": {"type": "str", "required": True},
-    "namespace": {"type": "str", "required": True},
-    "site": {"type": "str", "default": ""},
-    "pki_dir": {"type": "path", "required": True},
-    "python_dir": {"type": "path", "required": True},
-    "labels": {"type": "dict", "default": {}},
-    "kubeconfig": {"type": "path"},
-    "context": {"type": "str"},
-}
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_objects import argument_spec, run
+from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={"envoys": {"type": "list", "elements": "dict", "required": True, "options": ENVOY_SPEC}},
-        supports_check_mode=True,
-    )
+    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"))
-    connections = K8sConnections()
-    results: dict[str, Any] = {}
-    for entry in module.params["envoys"]:
-        target = EnvoyTarget.from_entry(entry)
-        try:
-            api = connections.get(entry["kubeconfig"], entry["context"])
-        except K8sError as err:
-            failure = {"changed": False, "failed": True, "msg": f"{target.name}: {err.msg}"}
-            results[target.name] = {"namespace_secret": failure, "configmap": failure, "failed": True}
-            continue
-        results[target.name] = apply_envoy(api, target, module.check_mode)
-    module.exit_json(changed=any(r.get("changed") for r in results.values()), envoys=results)
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    exit_module(module, run(module.params, module.check_mode, module._diff))
 
 
 if __name__ == "__main__":

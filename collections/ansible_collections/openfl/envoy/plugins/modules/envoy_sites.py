@@ -35,6 +35,8 @@ author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - openfl.envoy.controller
   - openfl.envoy.attributes
 options:
   envoys:
@@ -176,67 +178,15 @@ bad_sites:
   elements: str
 """
 
-from typing import Any
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.site_checks import check_sites
-
-KUBEFATE_SPEC: dict[str, Any] = {
-    "url": {"type": "str"},
-    "username": {"type": "str"},
-    "password": {"type": "str", "no_log": True},
-    "validate_certs": {"type": "bool", "default": True},
-    "ca_path": {"type": "path"},
-    "host_header": {"type": "str"},
-}
-ENVOY_SPEC: dict[str, Any] = {
-    "name": {"type": "str", "required": True},
-    "namespace": {"type": "str", "default": ""},
-    "kubernetes": {
-        "type": "dict",
-        "default": {},
-        "options": {"kubeconfig": {"type": "str"}, "context": {"type": "str"}},
-    },
-    "kubefate": {"type": "dict", "default": {}, "options": KUBEFATE_SPEC},
-}
-CA_SPEC: dict[str, Any] = {
-    "certificate_path": {"type": "path", "required": True},
-    "private_key_path": {"type": "path", "required": True},
-    "passphrase": {"type": "str", "no_log": True},
-    "mode": {"type": "str", "choices": ["create", "existing"], "default": "create"},
-    "valid_days": {"type": "int", "default": 365},
-    "passphrase_set": {"type": "bool", "default": True},
-    "allow_unencrypted_key": {"type": "bool", "default": False},
-}
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
+from ansible_collections.openfl.envoy.plugins.module_utils.site_checks import argument_spec, site_result
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "envoys": {"type": "list", "elements": "dict", "required": True, "options": ENVOY_SPEC},
-            "groups": {"type": "dict", "required": True},
-            "chart_path": {"type": "path"},
-            "ca": {"type": "dict", "options": CA_SPEC},
-            "not_checked": {"type": "list", "elements": "str", "default": []},
-            "any_errors_fatal": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    try:
-        result = check_sites(
-            params["envoys"], params["groups"], params["chart_path"], params["ca"], params["any_errors_fatal"]
-        )
-    except Exception as err:  # a probe that breaks must still say why, not leave every envoy without a result
-        module.fail_json(msg=f"the site checks could not run: {type(err).__name__}: {err}", envoys={})
-    for warning in result.pop("warnings"):
-        module.warn(warning)
-    if params["not_checked"]:
-        module.warn(
-            f"not checked: {', '.join(params['not_checked'])} (outside this run, e.g. --limit); "
-            "they are neither checked nor changed"
-        )
-    module.exit_json(changed=False, **result)
+    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    exit_module(module, site_result(module.params))
 
 
 if __name__ == "__main__":

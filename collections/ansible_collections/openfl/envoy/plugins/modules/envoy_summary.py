@@ -19,6 +19,8 @@ author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - openfl.envoy.controller
   - openfl.envoy.attributes
 requirements:
   - kubernetes (Python package)
@@ -104,8 +106,6 @@ options:
       - An envoy's line comes from them when its verdict is there and not skipped and the submit step left its
         cluster as it was (an install or update changes the cluster's status after the submit's listing); the
         envoys they do not tell are read as without O(seen).
-      - When they tell every envoy, the module's action plugin writes the summary in the controller's worker,
-        with no module process.
     type: dict
     default: {}
 """
@@ -139,27 +139,18 @@ written:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.openfl.envoy.plugins.module_utils.envoy_summary import argument_spec, seen_status, summarize
-from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
+from ansible_collections.openfl.envoy.plugins.module_utils.envoy_summary import argument_spec, run
+from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import KUBERNETES_IMPORT_ERROR
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
 
 
 def main() -> None:
+    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
-    statuses = {e["name"]: seen_status(e, params["seen"]) for e in params["envoys"]}
-    unseen = [e for e in params["envoys"] if statuses[e["name"]] is None]
-    if unseen:  # the Kubernetes client only when there is something to read
-        if not HAS_KUBERNETES:
-            module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
-        from ansible_collections.openfl.envoy.plugins.module_utils.envoy_health import (
-            EnvoyHealth,
-            EnvoyTarget,
-            HealthOptions,
-        )
-
-        snapshot = EnvoyHealth([EnvoyTarget.from_params(e) for e in unseen], HealthOptions()).snapshot()
-        statuses.update({name: verdict.as_dict() for name, verdict in snapshot.items()})
-    module.exit_json(**summarize(params, module.check_mode, statuses))
+    result = run(module.params, module.check_mode, module._diff)
+    if result is None:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    exit_module(module, result)
 
 
 if __name__ == "__main__":

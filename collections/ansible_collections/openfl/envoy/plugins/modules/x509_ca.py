@@ -24,11 +24,12 @@ description:
   - A new CA is written under an exclusive lock (C(.ca.lock) next to the key) and only if no other run created one
     meanwhile, so concurrent runs never pair one run's key with another's certificate.
   - Never returns key material or the passphrase.
-  - Its action plugin runs it in the controller's worker (the PKI lives on the control node), with no module process.
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - openfl.envoy.controller
   - openfl.envoy.pki
 options:
   certificate_path:
@@ -241,7 +242,8 @@ days_remaining:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import exit_module, require_cryptography
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import require_cryptography
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
     ca_argument_spec as argument_spec,
 )

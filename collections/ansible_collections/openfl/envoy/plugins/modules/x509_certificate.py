@@ -31,11 +31,12 @@ description:
     validity silently.
   - The CA key is opened only when a certificate is signed; a verify-only run does no key decryption.
   - Never returns key material or passphrases.
-  - Its action plugin runs it in the controller's worker (the PKI lives on the control node), with no module process.
 author:
   - openfl-envoy-deploy maintainers (@openfl-envoy-deploy)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - openfl.envoy.controller
   - openfl.envoy.pki
 options:
   certificate_path:
@@ -264,7 +265,8 @@ days_remaining:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import exit_module, require_cryptography
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import require_cryptography
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
     certificate_argument_spec as argument_spec,
 )

@@ -1,19 +1,38 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The modules that run in their action plugins (plugin_utils/controller_module): arguments validated as
-AnsibleModule validates them, check mode passed on, and the summary's module run only when it must read."""
+AnsibleModule validates them, check mode passed on, the summary reading only what the run did not see, and the
+module process where the worker would not do the same."""
 
 from __future__ import annotations
 
+import base64
+import json
+import logging
+import tempfile
+import warnings
 from unittest.mock import MagicMock
 
 import pytest
-from ansible_collections.openfl.envoy.plugins.action import envoy_certificates, envoy_inputs, envoy_summary, x509_ca
+from ansible_collections.openfl.envoy.plugins.action import (
+    envoy_certificates,
+    envoy_inputs,
+    envoy_objects,
+    envoy_summary,
+    x509_ca,
+)
+from ansible_collections.openfl.envoy.plugins.module_utils import envoy_health, pki_modules
+from ansible_collections.openfl.envoy.plugins.module_utils import envoy_objects as objects_utils
 
 
-def run(plugin, args: dict, check_mode: bool = False) -> tuple[dict, MagicMock]:
-    task = MagicMock(args=args, diff=False, check_mode=check_mode, async_val=0)
-    action = plugin.ActionModule(task, MagicMock(), MagicMock(), MagicMock(), MagicMock(), MagicMock())
+def run(plugin, args: dict, check_mode: bool = False, **where) -> tuple[dict, MagicMock]:
+    """Run the action as a local task would (``where``: transport, become, environment to say otherwise)."""
+    task = MagicMock(args=args, diff=False, check_mode=check_mode, async_val=0, environment=where.get("environment"))
+    connection, play_context = (
+        MagicMock(transport=where.get("transport", "local")),
+        MagicMock(become=where.get("become")),
+    )
+    action = plugin.ActionModule(task, connection, play_context, MagicMock(), MagicMock(), MagicMock())
     action._execute_module = MagicMock(return_value={"changed": False, "lines": ["read by the module"]})
     return action.run(task_vars={}), action._execute_module
 
@@ -35,7 +54,7 @@ def test_an_unexpected_error_is_a_failed_result_without_no_log_values(monkeypatc
     def broken(params, check_mode, diff):
         raise RuntimeError(f"boom with {params['passphrase']}")
 
-    monkeypatch.setattr(x509_ca.ActionModule, "run_module", staticmethod(broken))
+    monkeypatch.setattr(pki_modules, "run_ca", broken)
     args = {"certificate_path": "/x/ca.crt", "private_key_path": "/x/ca.key", "passphrase": "s3cret-1"}
     result = run(x509_ca, args)[0]
     assert result["failed"] and result["msg"].startswith("RuntimeError: boom with")
@@ -79,6 +98,83 @@ def test_summary_of_what_the_run_saw_is_written_without_the_module(tmp_path):
     ],
     ids=["nothing-seen", "check-mode-skipped", "cluster-just-updated"],
 )
-def test_summary_reads_what_the_run_did_not_see(seen):
+def test_summary_reads_what_the_run_did_not_see(seen, monkeypatch):
+    read = []
+
+    class Snapshot:
+        def __init__(self, targets, options):
+            read.extend(target.name for target in targets)
+
+        def snapshot(self):
+            status = {"registered": False, "job": None, "cluster_status": "Deploying", "certificate_expires": None}
+            return {name: MagicMock(as_dict=MagicMock(return_value=status)) for name in read}
+
+    monkeypatch.setattr(envoy_health, "EnvoyHealth", Snapshot)
     result, module = run(envoy_summary, {"envoys": [ENVOY], "seen": seen})
+    assert read == ["envoy-1"] and not module.called
+    assert [line["cluster_status"] for line in result["lines"]] == ["Deploying"]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [{"transport": "ssh"}, {"become": True}, {"environment": [{"HTTPS_PROXY": "http://proxy:3128"}]}],
+    ids=["remote-connection", "become", "task-environment"],
+)
+def test_the_module_runs_where_the_worker_would_not_do_the_same(where, tmp_path):
+    envoy = {"name": "envoy-1", "namespace": "openfl-envoy-1", "python_dir": str(tmp_path / "missing")}
+    result, module = run(envoy_inputs, {"envoys": [envoy]}, **where)
+    assert module.called and result["lines"] == ["read by the module"]
+
+
+def test_a_play_without_environment_runs_in_process(tmp_path):
+    envoy = {"name": "envoy-1", "namespace": "openfl-envoy-1", "python_dir": str(tmp_path / "missing")}
+    result, module = run(envoy_inputs, {"envoys": [envoy]}, environment=[{}])
+    assert not module.called and result["bad"] == ["envoy-1"]
+
+
+def test_the_files_a_kubeconfig_inline_data_becomes_are_removed(tmp_path, monkeypatch):
+    """The kubernetes client writes inline certificates and keys to temporary files it removes only at exit,
+    which a worker never runs: the action removes them when the backend ends."""
+    from kubernetes.config import kube_config
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(kube_config, "_temp_files", {})  # written afresh, not found in an earlier test's cache
+    inline = base64.b64encode(b"not really a PEM, but written to a file all the same").decode()
+    cluster = {"server": "https://127.0.0.1:9", "certificate-authority-data": inline}
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": cluster}],
+        "users": [{"name": "u", "user": {"client-key-data": inline, "client-certificate-data": inline}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    }
+    (tmp_path / "kubeconfig").write_text(json.dumps(kubeconfig))
+    python_dir = tmp_path / "shards"
+    python_dir.mkdir()
+    envoy = {"name": "envoy-1", "namespace": "openfl-envoy-1", "pki_dir": str(tmp_path), "python_dir": str(python_dir)}
+    envoy["kubeconfig"] = str(tmp_path / "kubeconfig")
+    result, module = run(envoy_objects, {"envoys": [envoy]})
+    assert not module.called and result["envoys"]["envoy-1"]["failed"]
+    assert list(scratch.iterdir()) == [] and tempfile.tempdir == str(scratch)
+
+
+def test_what_a_module_would_print_on_stderr_is_dropped(monkeypatch, capsys, recwarn):
+    def noisy(params, check_mode, diff):
+        logging.getLogger("kubernetes.client.rest").warning("a log line of a library without a handler")
+        warnings.warn("Unverified HTTPS request", stacklevel=1)
+        return {"changed": False}
+
+    monkeypatch.setattr(pki_modules, "run_ca", noisy)
+    monkeypatch.setattr(logging.root, "handlers", [])  # as in a worker: a log line would go to stderr
+    result = run(x509_ca, {"certificate_path": "/x/ca.crt", "private_key_path": "/x/ca.key"})[0]
+    assert result == {"changed": False} and capsys.readouterr().err == "" and len(recwarn) == 0
+    assert logging.root.manager.disable == logging.NOTSET
+
+
+def test_the_module_runs_when_this_python_lacks_kubernetes(monkeypatch):
+    monkeypatch.setattr(objects_utils, "HAS_KUBERNETES", False)
+    result, module = run(envoy_objects, {"envoys": []})
     assert module.called and result["lines"] == ["read by the module"]

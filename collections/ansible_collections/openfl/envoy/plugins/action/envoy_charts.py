@@ -1,0 +1,13 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""openfl.envoy.envoy_charts in the controller's worker: the chart is read from the control node and
+KubeFATE is called from there, as the module would (plugin_utils/controller_module)."""
+
+from __future__ import annotations
+
+from ansible_collections.openfl.envoy.plugins.plugin_utils.controller_module import ControllerModuleAction
+
+
+class ActionModule(ControllerModuleAction):
+    backend = "chart_upload"
+    function_name = "upload_all"
