@@ -83,7 +83,8 @@ docs: venv  ## ansible-doc renders every openfl.envoy module
 	scripts/check_module_docs.sh $(BIN)
 
 molecule: venv openfl-venv  ## molecule scenarios against the sandbox
-	$(BIN)/molecule test --all
+	@# TMPDIR of its own: kubernetes.core leaves a discovery cache file per (sandbox) API server there.
+	dir=$$(mktemp -d) && TMPDIR=$$dir $(BIN)/molecule test --all; status=$$?; rm -rf "$$dir"; exit $$status
 
 collection: venv  ## build the collection tarball into build/
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD) $(COLLECTION)

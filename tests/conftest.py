@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,21 @@ for path in (ROOT, ROOT / "collections"):
 
 if TYPE_CHECKING:
     from sandbox import Sandbox
+
+
+@pytest.fixture(scope="session", autouse=True)
+def children_tmpdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The temporary files of the processes the tests start in the session's own directory, not /tmp:
+    kubernetes.core leaves a discovery cache (k8srcp-*.json) per API server, and every sandbox has its own port.
+    """
+    path = tmp_path_factory.mktemp("children-tmp")
+    previous = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(path)
+    yield path
+    if previous is None:
+        del os.environ["TMPDIR"]
+    else:
+        os.environ["TMPDIR"] = previous
 
 
 @pytest.fixture(scope="session")
