@@ -18,7 +18,7 @@ from typing import Any
 from ansible_collections.openfl.envoy.plugins.module_utils import site_probes
 from ansible_collections.openfl.envoy.plugins.module_utils.envoy_inputs import verdicts
 from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import HAS_KUBERNETES
-from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import service_key
+from ansible_collections.openfl.envoy.plugins.module_utils.kubefate import KUBEFATE_CONNECTION_SPEC, service_key
 
 ENVOYS_GROUP = "envoys"
 NOT_SITE_GROUPS = frozenset({"all", "ungrouped", ENVOYS_GROUP})
@@ -164,13 +164,12 @@ def _blame(target: Target, found: list[str], errors: dict[str, list[str]], bad_s
         bad_sites.update(target.sites)
 
 
+# The KubeFATE connection options, none required (preflight names a missing setting and its site group itself),
+# without the timeout (the probes have their own).
 KUBEFATE_SPEC: dict[str, Any] = {
-    "url": {"type": "str"},
-    "username": {"type": "str"},
-    "password": {"type": "str", "no_log": True},
-    "validate_certs": {"type": "bool", "default": True},
-    "ca_path": {"type": "path"},
-    "host_header": {"type": "str"},
+    key: {name: value for name, value in option.items() if name != "required"}
+    for key, option in KUBEFATE_CONNECTION_SPEC.items()
+    if key != "timeout"
 }
 ENVOY_SPEC: dict[str, Any] = {
     "name": {"type": "str", "required": True},
@@ -208,10 +207,10 @@ def argument_spec() -> dict[str, Any]:
 def run(params: dict[str, Any], check_mode: bool, diff: bool = False) -> dict[str, Any] | None:
     """envoy_sites' result in the action plugin; None without the kubernetes package: the module then runs, in
     an interpreter that may have it (else its probe names the missing package per site)."""
-    return site_result(params) if HAS_KUBERNETES else None
+    return site_result(params, check_mode, diff) if HAS_KUBERNETES else None
 
 
-def site_result(params: dict[str, Any]) -> dict[str, Any]:
+def site_result(params: dict[str, Any], check_mode: bool = False, diff: bool = False) -> dict[str, Any]:
     """envoy_sites' result (read-only, so check mode and diff change nothing)."""
     try:
         result = check_sites(

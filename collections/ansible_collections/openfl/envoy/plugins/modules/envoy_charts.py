@@ -95,15 +95,13 @@ envoys:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openfl.envoy.plugins.module_utils.chart_upload import argument_spec, upload_all
-from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import run_module
 
 
 def main() -> None:
-    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    exit_module(module, upload_all(module.params, module.check_mode, module._diff))
+    # Plays run it in its action plugin, in the controller's worker; this is the same code.
+    run_module(argument_spec(), upload_all)
 
 
 if __name__ == "__main__":

@@ -93,18 +93,13 @@ envoys:
   type: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.openfl.envoy.plugins.module_utils.envoy_objects import argument_spec, run
-from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR
-from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import run_module
 
 
 def main() -> None:
-    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
-    exit_module(module, run(module.params, module.check_mode, module._diff))
+    # Plays run it in its action plugin, in the controller's worker; this is the same code.
+    run_module(argument_spec(), run)
 
 
 if __name__ == "__main__":

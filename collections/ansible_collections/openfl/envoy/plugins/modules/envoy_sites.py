@@ -178,15 +178,13 @@ bad_sites:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import run_module
 from ansible_collections.openfl.envoy.plugins.module_utils.site_checks import argument_spec, site_result
 
 
 def main() -> None:
-    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    exit_module(module, site_result(module.params))
+    # Plays run it in its action plugin, in the controller's worker; this is the same code.
+    run_module(argument_spec(), site_result)
 
 
 if __name__ == "__main__":

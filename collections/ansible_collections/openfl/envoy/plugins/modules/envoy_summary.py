@@ -138,19 +138,13 @@ written:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.openfl.envoy.plugins.module_utils.envoy_summary import argument_spec, run
-from ansible_collections.openfl.envoy.plugins.module_utils.k8s_client import KUBERNETES_IMPORT_ERROR
-from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import run_module
 
 
 def main() -> None:
-    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    result = run(module.params, module.check_mode, module._diff)
-    if result is None:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
-    exit_module(module, result)
+    # Plays run it in its action plugin, in the controller's worker; this is the same code.
+    run_module(argument_spec(), run)
 
 
 if __name__ == "__main__":

@@ -241,22 +241,15 @@ days_remaining:
   sample: 7299
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import run_module
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import require_cryptography
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
-    ca_argument_spec as argument_spec,
-)
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
-    run_ca,
-)
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import ca_argument_spec as argument_spec
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import run_ca
 
 
 def main() -> None:
-    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    require_cryptography(module)
-    exit_module(module, run_ca(module.params, module.check_mode, module._diff))
+    # Plays run it in its action plugin, in the controller's worker; this is the same code.
+    run_module(argument_spec(), run_ca, require_cryptography)
 
 
 if __name__ == "__main__":

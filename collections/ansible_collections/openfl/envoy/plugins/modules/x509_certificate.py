@@ -264,22 +264,15 @@ days_remaining:
   sample: 364
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openfl.envoy.plugins.module_utils.module_result import exit_module
+from ansible_collections.openfl.envoy.plugins.module_utils.module_result import run_module
 from ansible_collections.openfl.envoy.plugins.module_utils.pki_common import require_cryptography
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
-    certificate_argument_spec as argument_spec,
-)
-from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import (
-    run_certificate,
-)
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import certificate_argument_spec as argument_spec
+from ansible_collections.openfl.envoy.plugins.module_utils.pki_modules import run_certificate
 
 
 def main() -> None:
-    # Plays run it as its action plugin does, in the controller's worker; this is the same code.
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    require_cryptography(module)
-    exit_module(module, run_certificate(module.params, module.check_mode, module._diff))
+    # Plays run it in its action plugin, in the controller's worker; this is the same code.
+    run_module(argument_spec(), run_certificate, require_cryptography)
 
 
 if __name__ == "__main__":
